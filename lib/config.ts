@@ -1,0 +1,206 @@
+// Parameters of a run: profiles plus environment overrides, validated with messages that name the
+// parameter and the allowed values. Notebooks, the CLI and `npm run report` all go through here.
+import * as path from "node:path";
+import { ARCH_IDS, type ArchId, isArchId } from "./models/ids";
+import { projectPath } from "./paths";
+
+export class ParameterError extends Error {
+  constructor(
+    readonly parameter: string,
+    readonly value: string,
+    readonly allowed: string,
+  ) {
+    super(`invalid ${parameter}=${JSON.stringify(value)}: allowed ${allowed}`);
+    this.name = "ParameterError";
+  }
+}
+
+export const PROFILES = ["quick", "full"] as const;
+export type ProfileName = (typeof PROFILES)[number];
+export const ENGINES = ["auto", "tfjs-node-gpu", "webgpu", "tfjs-node", "wasm", "cpu"] as const;
+export type EngineChoice = (typeof ENGINES)[number];
+export const WEIGHT_CHOICES = ["imagenet", "none"] as const;
+export type WeightsChoice = (typeof WEIGHT_CHOICES)[number];
+export const OPTIMIZERS = ["adam", "sgd", "rmsprop"] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+
+/** `frozen` trains the head only, `finetune` trains everything, `top:<n>` the last n blocks. */
+export type TransferMode = { kind: "frozen" } | { kind: "finetune" } | { kind: "top"; blocks: number };
+
+export interface RunParams {
+  profile: ProfileName;
+  archs: ArchId[];
+  epochs: number;
+  /** Folder or archive with the user's images; undefined means the embedded synthetic set. */
+  dataDir?: string;
+  seed: number;
+  runId: string;
+  engine: EngineChoice;
+  weights: WeightsChoice;
+  weightsDir: string;
+  transfer: TransferMode;
+  imageSize: number;
+  batchSize: number;
+  /** Batches per epoch; undefined = one pass over the training split. */
+  stepsPerEpoch?: number;
+  optimizer: OptimizerName;
+  learningRate: number;
+  /** Early-stopping patience in epochs; undefined = off (as in the study). */
+  patience?: number;
+  trainPerClass: number;
+  validationPerClass: number;
+  testPerClass: number;
+  /** Images per class generated for the embedded synthetic set. */
+  syntheticPerClass: number;
+  preparedDir: string;
+  runsDir: string;
+}
+
+type ProfileDefaults = Omit<RunParams, "profile" | "dataDir" | "runId" | "weightsDir" | "preparedDir" | "runsDir">;
+
+// quick: small enough for a 2-core laptop CPU on the embedded synthetic set, all eight networks.
+// full: the study's protocol — 224 px, 10 epochs, fine-tuning from ImageNet weights, 1000+1000 / 400+400.
+export const PROFILE_DEFAULTS: Record<ProfileName, ProfileDefaults> = {
+  quick: {
+    archs: [...ARCH_IDS],
+    epochs: 3,
+    seed: 42,
+    engine: "auto",
+    weights: "none",
+    transfer: { kind: "frozen" },
+    imageSize: 96,
+    batchSize: 16,
+    stepsPerEpoch: undefined,
+    optimizer: "adam",
+    learningRate: 1e-3,
+    patience: undefined,
+    trainPerClass: 120,
+    validationPerClass: 40,
+    testPerClass: 0,
+    syntheticPerClass: 160,
+  },
+  full: {
+    archs: [...ARCH_IDS],
+    epochs: 10,
+    seed: 42,
+    engine: "auto",
+    weights: "imagenet",
+    transfer: { kind: "finetune" },
+    imageSize: 224,
+    batchSize: 16,
+    stepsPerEpoch: undefined,
+    optimizer: "sgd",
+    learningRate: 1e-3,
+    patience: undefined,
+    trainPerClass: 1000,
+    validationPerClass: 400,
+    testPerClass: 0,
+    syntheticPerClass: 1400,
+  },
+};
+
+export type Env = Record<string, string | undefined>;
+
+function oneOf<T extends string>(parameter: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new ParameterError(parameter, value, `one of ${allowed.join(", ")}`);
+}
+
+export function parseInteger(parameter: string, value: string, { min = 1, max = Number.MAX_SAFE_INTEGER } = {}): number {
+  const trimmed = value.trim();
+  const number = Number(trimmed);
+  if (!/^-?\d+$/.test(trimmed) || !Number.isSafeInteger(number) || number < min || number > max) {
+    throw new ParameterError(parameter, value, `a whole number from ${min} to ${max}`);
+  }
+  return number;
+}
+
+export function parsePositiveNumber(parameter: string, value: string): number {
+  const number = Number(value.trim());
+  if (value.trim() === "" || !Number.isFinite(number) || number <= 0) {
+    throw new ParameterError(parameter, value, "a positive number such as 0.001");
+  }
+  return number;
+}
+
+export function parseArchs(value: string): ArchId[] {
+  const names = value.split(/[\s,]+/).filter(Boolean);
+  if (names.length === 0 || (names.length === 1 && names[0] === "all")) return [...ARCH_IDS];
+  const unknown = names.filter((name) => !isArchId(name));
+  if (unknown.length > 0) {
+    throw new ParameterError("ARCHS", unknown.join(","), `a comma-separated list of ${ARCH_IDS.join(", ")} (or "all")`);
+  }
+  return [...new Set(names as ArchId[])];
+}
+
+export function parseTransfer(value: string): TransferMode {
+  if (value === "frozen" || value === "finetune") return { kind: value };
+  const match = /^top:(\d+)$/.exec(value);
+  if (match && Number(match[1]) >= 1) return { kind: "top", blocks: Number(match[1]) };
+  throw new ParameterError("TRANSFER", value, 'frozen, finetune or top:<n> with n ≥ 1 (e.g. "top:2")');
+}
+
+export function formatTransfer(mode: TransferMode): string {
+  return mode.kind === "top" ? `top:${mode.blocks}` : mode.kind;
+}
+
+export function parseRunId(value: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(value)) {
+    throw new ParameterError("RUN_ID", value, "1–64 letters, digits, '.', '_' or '-', starting with a letter or digit");
+  }
+  return value;
+}
+
+/**
+ * Reads the run parameters from an environment (process.env by default). Unset or empty variables
+ * take the profile's default; anything malformed throws a ParameterError.
+ */
+export function resolveParams(env: Env = process.env): RunParams {
+  const get = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === "" ? undefined : value.trim();
+  };
+  const profile = oneOf("PROFILE", get("PROFILE") ?? "quick", PROFILES);
+  const base = PROFILE_DEFAULTS[profile];
+  const int = (name: string, fallback: number, min = 1) => {
+    const raw = get(name);
+    return raw === undefined ? fallback : parseInteger(name, raw, { min });
+  };
+  const optionalInt = (name: string, fallback: number | undefined) => {
+    const raw = get(name);
+    return raw === undefined ? fallback : parseInteger(name, raw, { min: 1 });
+  };
+  const dataDir = get("DATA_DIR");
+  const params: RunParams = {
+    profile,
+    archs: get("ARCHS") ? parseArchs(get("ARCHS")!) : base.archs,
+    epochs: int("EPOCHS", base.epochs),
+    dataDir: dataDir ? path.resolve(dataDir) : undefined,
+    seed: int("SEED", base.seed, 0),
+    runId: parseRunId(get("RUN_ID") ?? `${profile}-default`),
+    engine: oneOf("ENGINE", get("ENGINE") ?? base.engine, ENGINES),
+    weights: oneOf("WEIGHTS", get("WEIGHTS") ?? base.weights, WEIGHT_CHOICES),
+    weightsDir: path.resolve(get("WEIGHTS_DIR") ?? projectPath("data", "weights")),
+    transfer: get("TRANSFER") ? parseTransfer(get("TRANSFER")!) : base.transfer,
+    imageSize: int("IMAGE_SIZE", base.imageSize, 32),
+    batchSize: int("BATCH_SIZE", base.batchSize),
+    stepsPerEpoch: optionalInt("STEPS_PER_EPOCH", base.stepsPerEpoch),
+    optimizer: oneOf("OPTIMIZER", get("OPTIMIZER") ?? base.optimizer, OPTIMIZERS),
+    learningRate: get("LEARNING_RATE") ? parsePositiveNumber("LEARNING_RATE", get("LEARNING_RATE")!) : base.learningRate,
+    patience: optionalInt("PATIENCE", base.patience),
+    trainPerClass: int("TRAIN_PER_CLASS", base.trainPerClass),
+    validationPerClass: int("VALIDATION_PER_CLASS", base.validationPerClass),
+    testPerClass: int("TEST_PER_CLASS", base.testPerClass, 0),
+    syntheticPerClass: int("SYNTHETIC_PER_CLASS", base.syntheticPerClass),
+    preparedDir: path.resolve(get("PREPARED_DIR") ?? projectPath("data", "prepared")),
+    runsDir: path.resolve(get("RUNS_DIR") ?? projectPath("reports", "runs")),
+  };
+  return params;
+}
+
+/** The environment variables `resolveParams` reads, for --help texts and the report runner. */
+export const PARAMETER_NAMES = [
+  "PROFILE", "ARCHS", "EPOCHS", "DATA_DIR", "SEED", "RUN_ID", "ENGINE", "WEIGHTS", "WEIGHTS_DIR",
+  "TRANSFER", "IMAGE_SIZE", "BATCH_SIZE", "STEPS_PER_EPOCH", "OPTIMIZER", "LEARNING_RATE", "PATIENCE",
+  "TRAIN_PER_CLASS", "VALIDATION_PER_CLASS", "TEST_PER_CLASS", "SYNTHETIC_PER_CLASS", "PREPARED_DIR", "RUNS_DIR",
+] as const;
