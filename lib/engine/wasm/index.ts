@@ -1,0 +1,4 @@
+// Gradient kernels the wasm backend lacks (placeholder until the kernels land).
+export function registerWasmTrainingKernels(): string[] {
+  return [];
+}
