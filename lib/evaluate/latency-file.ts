@@ -1,0 +1,119 @@
+// Latency results are saved per machine and engine under the run (latency-<machine>-<engine>.json),
+// so that a laptop and a GPU workstation can both measure the same run and be merged into one table.
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import type { EngineDescription } from "../engine/types";
+import { readJson, writeJsonAtomic } from "../io/atomic";
+import { ARCH_IDS } from "../models/ids";
+import type { ArchLatency } from "./latency";
+
+export const LATENCY_SCHEMA = "showcase.latency/1";
+
+export interface LatencyFile {
+  schema: typeof LATENCY_SCHEMA;
+  runId: string;
+  /** machineSlug(inventory): names the file and the table row. */
+  machine: string;
+  engine: EngineDescription;
+  /** The machine inventory (lib/system) as collected when measuring. */
+  inventory: Record<string, unknown>;
+  /** "trained": the run's saved models; "untrained": built from the registry (same graph, same cost). */
+  models: "trained" | "untrained";
+  imageSize: number;
+  createdAt: string;
+  archs: ArchLatency[];
+}
+
+const FILE_PATTERN = /^latency-(.+)\.json$/;
+
+export function slugify(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "unknown";
+}
+
+export function latencyFileName(opts: { machine: string; engine: string }): string {
+  return `latency-${slugify(opts.machine)}-${slugify(opts.engine)}.json`;
+}
+
+export async function saveLatencyFile(opts: { runDir: string; file: LatencyFile }): Promise<string> {
+  const target = path.join(opts.runDir, latencyFileName({ machine: opts.file.machine, engine: opts.file.engine.engine }));
+  await writeJsonAtomic(target, opts.file);
+  return target;
+}
+
+/** Every latency file of a run, sorted by machine then engine (the order never depends on the file system). */
+export async function loadLatencyFiles(runDir: string): Promise<LatencyFile[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(runDir);
+  } catch {
+    return [];
+  }
+  const files: LatencyFile[] = [];
+  for (const name of names.filter((n) => FILE_PATTERN.test(n))) {
+    const file = await readJson<LatencyFile>(path.join(runDir, name));
+    if (file.schema !== LATENCY_SCHEMA) throw new Error(`${path.join(runDir, name)}: schema ${JSON.stringify(file.schema)}, expected ${LATENCY_SCHEMA} — re-measure with \`npx showcase evaluate --latency-only\``);
+    files.push(file);
+  }
+  return files.sort((a, b) => compareText(a.machine, b.machine) || compareText(a.engine.engine, b.engine.engine));
+}
+
+export interface LatencyRow {
+  machine: string;
+  engine: string;
+  device: string;
+  models: LatencyFile["models"];
+  arch: string;
+  displayName: string;
+  inputSize: number;
+  firstCallMs: number;
+  modelOnlyMeanMs: number;
+  modelOnlyP50Ms: number;
+  modelOnlyP90Ms: number;
+  modelOnlyP99Ms: number;
+  endToEndMeanMs: number;
+  endToEndP50Ms: number;
+  endToEndP90Ms: number;
+  endToEndP99Ms: number;
+  /** images/s by batch size, e.g. {1: 12.3, 8: 40.1, 32: 52.0} */
+  imagesPerSecond: Record<number, number>;
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Study order for known architectures, then by name, so that tables read the same everywhere. */
+export function compareArchs(a: string, b: string): number {
+  const ia = (ARCH_IDS as readonly string[]).indexOf(a);
+  const ib = (ARCH_IDS as readonly string[]).indexOf(b);
+  return (ia < 0 ? ARCH_IDS.length : ia) - (ib < 0 ? ARCH_IDS.length : ib) || compareText(a, b);
+}
+
+/** One row per (machine, engine, architecture), deterministic order whatever order the files came in. */
+export function mergeLatency(files: readonly LatencyFile[]): LatencyRow[] {
+  const rows: LatencyRow[] = [];
+  for (const file of files) {
+    for (const arch of file.archs) {
+      rows.push({
+        machine: file.machine,
+        engine: file.engine.engine,
+        device: file.engine.device,
+        models: file.models,
+        arch: arch.arch,
+        displayName: arch.displayName,
+        inputSize: arch.inputSize,
+        firstCallMs: arch.modelOnly.firstCallMs,
+        modelOnlyMeanMs: arch.modelOnly.meanMs,
+        modelOnlyP50Ms: arch.modelOnly.p50Ms,
+        modelOnlyP90Ms: arch.modelOnly.p90Ms,
+        modelOnlyP99Ms: arch.modelOnly.p99Ms,
+        endToEndMeanMs: arch.endToEnd.meanMs,
+        endToEndP50Ms: arch.endToEnd.p50Ms,
+        endToEndP90Ms: arch.endToEnd.p90Ms,
+        endToEndP99Ms: arch.endToEnd.p99Ms,
+        imagesPerSecond: Object.fromEntries(arch.throughput.map((t) => [t.batchSize, t.imagesPerSecond])),
+      });
+    }
+  }
+  return rows.sort((a, b) => compareText(a.machine, b.machine) || compareText(a.engine, b.engine) || compareArchs(a.arch, b.arch));
+}
