@@ -1,0 +1,71 @@
+// The entry `npx showcase train` delegates to when it is sharded (--shard i/n, or SHARD_COUNT with
+// JOB_COMPLETION_INDEX / SLURM_ARRAY_TASK_ID): plan or check the run list, run this shard's part.
+import { type Env, ParameterError, resolveParams } from "../config";
+import { parseFlags, rejectUnknownFlags, UsageError } from "../cli/command";
+import { EXIT_USAGE, executeShard, type ShardReport, type TrainOne } from "./execute";
+import { planRuns, RunListConflictError, runDirFor, writeOrVerifyRunList } from "./runlist";
+import { formatShard, resolveShard, selectShard } from "./shard";
+
+/** Flags of `showcase train` that belong to sharding. */
+export const SHARD_FLAGS = ["shard", "retry-failed", "plan"] as const;
+export const SHARD_SWITCHES = ["retry-failed", "plan"] as const;
+
+export const SHARD_USAGE = [
+  "showcase train --shard i/n [--retry-failed]   run part i (0-based) of n of the run list",
+  "showcase train --plan                         write and print the run list (runlist.json), train nothing",
+  "  or SHARD_COUNT=n with JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (Slurm array)",
+  "  grid: ARCHS × SEEDS=1,2,3 × LEARNING_RATES=0.001,0.0001 (defaults: SEED, LEARNING_RATE); RETRY_FAILED=1 = --retry-failed",
+  "  exit codes: 0 done, 1 transient failure (retry), 2 bad parameters, 3 deterministic failure (do not retry)",
+].join("\n");
+
+/** True when `showcase train` should hand over to runShardFromCli. */
+export function wantsSharding(args: readonly string[], env: Env = process.env): boolean {
+  const named = (flag: string) => args.some((arg) => arg === `--${flag}` || arg.startsWith(`--${flag}=`));
+  return SHARD_FLAGS.some(named) || Boolean(env.SHARD_COUNT?.trim());
+}
+
+export async function runShardFromCli(opts: {
+  args: readonly string[];
+  env?: Env;
+  /** Defaults to the lib/train adapter; tests and dry runs inject their own. */
+  trainOne?: TrainOne;
+  log?: (line: string) => void;
+}): Promise<number> {
+  const env = opts.env ?? process.env;
+  const log = opts.log ?? ((line: string) => console.log(line));
+  try {
+    const { flags, positional } = parseFlags([...opts.args], SHARD_SWITCHES);
+    rejectUnknownFlags(flags, SHARD_FLAGS);
+    if (positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}: usage\n${SHARD_USAGE}`);
+    const params = resolveParams(env);
+    const runList = planRuns(params, env);
+    const runDir = runDirFor(params);
+    const { created } = await writeOrVerifyRunList(runDir, runList);
+    if (flags.has("plan")) {
+      log(`${runDir}/runlist.json ${created ? "written" : "already there, same list"}: ${runList.runs.length} runs`);
+      for (const run of runList.runs) log(`  ${String(run.index).padStart(4)}  ${run.key}`);
+      return 0;
+    }
+    const shard = resolveShard({ shardFlag: flags.get("shard"), env });
+    if (!shard) throw new UsageError(`not sharded: give --shard i/n or SHARD_COUNT with a scheduler index\n${SHARD_USAGE}`);
+    const runs = selectShard(runList.runs, shard);
+    log(`shard ${formatShard(shard)} (from ${shard.source}): ${runs.length} of ${runList.runs.length} runs in ${runDir}`);
+    const trainOne = opts.trainOne ?? (await import("./train-adapter")).createLibTrainAdapter();
+    const retryFailed = flags.has("retry-failed") || ["1", "true", "yes"].includes(env.RETRY_FAILED?.trim().toLowerCase() ?? "");
+    const report = await executeShard({ runDir, runs, shard, params, trainOne, retryFailed, log });
+    log(summarize(report));
+    return report.exitCode;
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ParameterError || error instanceof RunListConflictError) {
+      console.error(`showcase train: ${error.message}`);
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
+}
+
+function summarize(report: ShardReport): string {
+  const parts = [`${report.trained.length} trained`, `${report.skipped.length} skipped (done earlier)`, `${report.failed.length} failed`];
+  const interrupted = report.interrupted ? `; stopped at ${report.interrupted.key}` : "";
+  return `shard ${report.shard}: ${parts.join(", ")}${interrupted} → exit ${report.exitCode}`;
+}
