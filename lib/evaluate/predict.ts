@@ -1,0 +1,150 @@
+// Predictions on the validation split: accuracy, log loss, confusion matrix, wrong classifications per
+// class (the study's "false positives" chart) and the misclassified images with their probabilities.
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import type { ImageRecord } from "../data/types";
+import { writeJsonAtomic } from "../io/atomic";
+import { type Interval, wilsonInterval } from "./stats";
+
+export const EVALUATION_SCHEMA = "showcase.evaluation/1";
+
+/** What lib/data's evalBatches yields: 0–255 RGB images (not preprocessed), one-hot labels. */
+export interface EvalBatch {
+  xs: tf.Tensor4D;
+  ys: tf.Tensor2D;
+  records: ImageRecord[];
+}
+
+export interface ImagePrediction {
+  path: string;
+  label: string;
+  predicted: string;
+  /** Softmax probability per class, in `classes` order. */
+  probabilities: number[];
+  correct: boolean;
+}
+
+export interface Misclassified {
+  path: string;
+  label: string;
+  predicted: string;
+  /** Probability the model gave its (wrong) answer. */
+  predictedProbability: number;
+  /** Probability it gave the right class. */
+  trueProbability: number;
+}
+
+export interface Evaluation {
+  schema: typeof EVALUATION_SCHEMA;
+  arch: string;
+  displayName: string;
+  split: string;
+  classes: string[];
+  images: number;
+  correct: number;
+  accuracy: number;
+  accuracyInterval95: Interval;
+  /** Mean categorical cross-entropy with Keras' clipping (ε = 1e-7). */
+  logLoss: number;
+  /** confusion[trueIndex][predictedIndex] */
+  confusion: number[][];
+  /** Images of each true class that were classified as something else. */
+  wrongPerClass: Record<string, number>;
+  misclassified: Misclassified[];
+  predictions: ImagePrediction[];
+  seconds: number;
+  createdAt: string;
+}
+
+const EPSILON = 1e-7; // Keras backend epsilon, used by categorical_crossentropy
+
+/** Pure: turns per-image probabilities into the evaluation (no tensors). */
+export function scorePredictions(opts: {
+  arch: string;
+  displayName: string;
+  split: string;
+  classes: string[];
+  rows: { path: string; labelIndex: number; probabilities: number[] }[];
+  seconds?: number;
+}): Evaluation {
+  const { classes, rows } = opts;
+  const confusion = classes.map(() => classes.map(() => 0));
+  const predictions: ImagePrediction[] = [];
+  const misclassified: Misclassified[] = [];
+  let lossSum = 0;
+  let correct = 0;
+  for (const row of rows) {
+    if (row.probabilities.length !== classes.length) throw new Error(`${row.path}: ${row.probabilities.length} probabilities for ${classes.length} classes`);
+    let predictedIndex = 0;
+    row.probabilities.forEach((p, i) => {
+      if (p > row.probabilities[predictedIndex]) predictedIndex = i;
+    });
+    const trueProbability = row.probabilities[row.labelIndex];
+    lossSum += -Math.log(Math.min(1 - EPSILON, Math.max(EPSILON, trueProbability)));
+    confusion[row.labelIndex][predictedIndex]++;
+    const isCorrect = predictedIndex === row.labelIndex;
+    if (isCorrect) correct++;
+    else {
+      misclassified.push({ path: row.path, label: classes[row.labelIndex], predicted: classes[predictedIndex], predictedProbability: row.probabilities[predictedIndex], trueProbability });
+    }
+    predictions.push({ path: row.path, label: classes[row.labelIndex], predicted: classes[predictedIndex], probabilities: row.probabilities, correct: isCorrect });
+  }
+  // Most confident mistakes first: the interesting ones for a gallery.
+  misclassified.sort((a, b) => b.predictedProbability - a.predictedProbability || (a.path < b.path ? -1 : 1));
+  const images = rows.length;
+  return {
+    schema: EVALUATION_SCHEMA,
+    arch: opts.arch,
+    displayName: opts.displayName,
+    split: opts.split,
+    classes,
+    images,
+    correct,
+    accuracy: images ? correct / images : 0,
+    accuracyInterval95: wilsonInterval({ successes: correct, trials: images }),
+    logLoss: images ? lossSum / images : 0,
+    confusion,
+    wrongPerClass: Object.fromEntries(classes.map((name, i) => [name, confusion[i].reduce((s, n, j) => (j === i ? s : s + n), 0)])),
+    misclassified,
+    predictions,
+    seconds: opts.seconds ?? 0,
+    createdAt: new Date().toISOString(),
+  };
+}
+
+/** Runs the model over the batches (preprocessing each) and scores the result. Disposes every batch. */
+export async function predictSplit(opts: {
+  arch: string;
+  displayName: string;
+  model: tf.LayersModel;
+  batches: AsyncIterable<EvalBatch>;
+  preprocess: (x: tf.Tensor4D) => tf.Tensor;
+  classes: string[];
+  split?: string;
+}): Promise<Evaluation> {
+  const started = performance.now();
+  const rows: { path: string; labelIndex: number; probabilities: number[] }[] = [];
+  for await (const batch of opts.batches) {
+    try {
+      const output = tf.tidy(() => opts.model.predict(opts.preprocess(batch.xs)) as tf.Tensor2D);
+      const probabilities = (await output.array()) as number[][];
+      output.dispose();
+      batch.records.forEach((record, i) => rows.push({ path: record.path, labelIndex: record.labelIndex, probabilities: probabilities[i] }));
+    } finally {
+      batch.xs.dispose();
+      batch.ys.dispose();
+    }
+  }
+  if (rows.length === 0) throw new Error(`no ${opts.split ?? "validation"} images to evaluate ${opts.arch} on — prepare the dataset first (notebook 01 or \`npx showcase data\`)`);
+  return scorePredictions({ arch: opts.arch, displayName: opts.displayName, split: opts.split ?? "validation", classes: opts.classes, rows, seconds: (performance.now() - started) / 1000 });
+}
+
+export function evaluationPath(opts: { runDir: string; arch: string }): string {
+  return path.join(opts.runDir, "evaluation", `${opts.arch}.json`);
+}
+
+export async function saveEvaluation(opts: { runDir: string; evaluation: Evaluation }): Promise<string> {
+  const target = evaluationPath({ runDir: opts.runDir, arch: opts.evaluation.arch });
+  await writeJsonAtomic(target, opts.evaluation);
+  return target;
+}

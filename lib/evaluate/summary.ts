@@ -1,0 +1,240 @@
+// The judgement, computed from the data: who is most accurate, who is fastest, which models are
+// worth considering at all (the Pareto set), whether the winner's margin is real, and where training
+// could have stopped. Nothing here names a model; change the numbers and the text changes.
+import type { ArchHistory } from "../train/types";
+import { compareArchs, type LatencyRow } from "./latency-file";
+import type { Evaluation } from "./predict";
+import type { FailureRecord } from "./run";
+import { compareClassifiers, type Interval, wilsonInterval } from "./stats";
+
+export const SIGNIFICANCE_LEVEL = 0.05;
+
+export interface ModelScore {
+  arch: string;
+  displayName: string;
+  accuracy: number;
+  interval95?: Interval;
+  /** Validation log loss of the evaluated model, else the last epoch's validation loss. */
+  loss: number;
+  wrong?: number;
+  wrongPerClass?: Record<string, number>;
+  images?: number;
+  source: "evaluation" | "history";
+}
+
+export interface Comparison {
+  arch: string;
+  /** Images the top model got right and this one wrong, and the reverse. */
+  onlyTop: number;
+  onlyThis: number;
+  pValue: number;
+  significant: boolean;
+}
+
+export interface EpochAdvice {
+  arch: string;
+  displayName: string;
+  epochs: number;
+  bestEpoch: number | null;
+  bestValidationLoss: number | null;
+  overfittingEpoch: number | null;
+}
+
+export interface MachineSummary {
+  machine: string;
+  engine: string;
+  fastest: { arch: string; displayName: string; p50Ms: number };
+  /** Non-dominated in (accuracy ↑, model-only p50 ↓), fastest first. */
+  pareto: { arch: string; displayName: string; accuracy: number; p50Ms: number }[];
+}
+
+export interface Summary {
+  scores: ModelScore[];
+  mostAccurate?: ModelScore;
+  lowestLoss?: ModelScore;
+  fewestWrong?: ModelScore;
+  /** McNemar of every other evaluated model against the most accurate, on the same images. */
+  comparisons: Comparison[];
+  /** The most accurate model against the runner-up; undefined without per-image predictions for both. */
+  topMargin?: Comparison & { runnerUp: string; accuracyMargin: number };
+  machines: MachineSummary[];
+  epochs: EpochAdvice[];
+  recommendation: { accuracyCritical?: string; latencyCritical?: string; balanced?: string };
+  failures: FailureRecord[];
+  missing: string[];
+  unfinished: string[];
+  synthetic: boolean;
+}
+
+function argBest<T>(items: readonly T[], better: (a: T, b: T) => number): T | undefined {
+  return [...items].sort(better)[0];
+}
+
+function bestEpochOf(history: ArchHistory): EpochAdvice {
+  let best: { epoch: number; loss: number } | null = null;
+  for (const log of history.epochs) {
+    if (Number.isFinite(log.validationLoss) && (!best || log.validationLoss < best.loss)) best = { epoch: log.epoch, loss: log.validationLoss };
+  }
+  let overfitting: number | null = null;
+  for (let i = 1; i < history.epochs.length && overfitting === null; i++) {
+    const [previous, current] = [history.epochs[i - 1], history.epochs[i]];
+    if (current.validationLoss > previous.validationLoss && current.trainLoss < previous.trainLoss) overfitting = current.epoch;
+  }
+  return { arch: history.arch, displayName: history.displayName, epochs: history.epochs.length, bestEpoch: best?.epoch ?? null, bestValidationLoss: best?.loss ?? null, overfittingEpoch: overfitting };
+}
+
+export function scoreModels(opts: { histories: readonly ArchHistory[]; evaluations: readonly Evaluation[] }): ModelScore[] {
+  const scores = new Map<string, ModelScore>();
+  for (const history of opts.histories) {
+    const last = history.epochs[history.epochs.length - 1];
+    if (!last) continue;
+    scores.set(history.arch, { arch: history.arch, displayName: history.displayName, accuracy: last.validationAccuracy, loss: last.validationLoss, source: "history" });
+  }
+  for (const evaluation of opts.evaluations) {
+    scores.set(evaluation.arch, {
+      arch: evaluation.arch,
+      displayName: evaluation.displayName,
+      accuracy: evaluation.accuracy,
+      interval95: wilsonInterval({ successes: evaluation.correct, trials: evaluation.images }),
+      loss: evaluation.logLoss,
+      wrong: evaluation.images - evaluation.correct,
+      wrongPerClass: evaluation.wrongPerClass,
+      images: evaluation.images,
+      source: "evaluation",
+    });
+  }
+  return [...scores.values()].sort((a, b) => compareArchs(a.arch, b.arch));
+}
+
+/** Non-dominated points: no other model is at least as accurate and at least as fast, and better in one. */
+export function paretoFront<T extends { accuracy: number; p50Ms: number }>(points: readonly T[]): T[] {
+  return points
+    .filter((p) => !points.some((q) => q !== p && q.accuracy >= p.accuracy && q.p50Ms <= p.p50Ms && (q.accuracy > p.accuracy || q.p50Ms < p.p50Ms)))
+    .sort((a, b) => a.p50Ms - b.p50Ms || b.accuracy - a.accuracy);
+}
+
+const byAccuracy = (a: ModelScore, b: ModelScore) => b.accuracy - a.accuracy || compareArchs(a.arch, b.arch);
+
+export function summarize(opts: {
+  histories: readonly ArchHistory[];
+  evaluations: readonly Evaluation[];
+  latency: readonly LatencyRow[];
+  failures?: readonly FailureRecord[];
+  missing?: readonly string[];
+  unfinished?: readonly string[];
+  synthetic?: boolean;
+}): Summary {
+  const scores = scoreModels(opts);
+  const mostAccurate = argBest(scores, byAccuracy);
+  const lowestLoss = argBest(scores, (a, b) => a.loss - b.loss || compareArchs(a.arch, b.arch));
+  const withWrong = scores.filter((s) => s.wrong !== undefined);
+  const fewestWrong = argBest(withWrong, (a, b) => a.wrong! - b.wrong! || compareArchs(a.arch, b.arch));
+
+  const correctness = new Map(opts.evaluations.map((e) => [e.arch, new Map(e.predictions.map((p) => [p.path, p.correct]))]));
+  const comparisons: Comparison[] = [];
+  const topCorrect = mostAccurate && correctness.get(mostAccurate.arch);
+  if (mostAccurate && topCorrect) {
+    for (const score of scores) {
+      const other = correctness.get(score.arch);
+      if (score.arch === mostAccurate.arch || !other) continue;
+      const test = compareClassifiers({ a: topCorrect, b: other });
+      comparisons.push({ arch: score.arch, onlyTop: test.onlyA, onlyThis: test.onlyB, pValue: test.pValue, significant: test.pValue < SIGNIFICANCE_LEVEL });
+    }
+  }
+  const runnerUp = mostAccurate && [...scores].sort(byAccuracy).find((s) => s.arch !== mostAccurate.arch && correctness.has(s.arch));
+  const runnerUpTest = runnerUp && comparisons.find((c) => c.arch === runnerUp.arch);
+  const topMargin = runnerUp && runnerUpTest && mostAccurate ? { ...runnerUpTest, runnerUp: runnerUp.arch, accuracyMargin: mostAccurate.accuracy - runnerUp.accuracy } : undefined;
+
+  const accuracyOf = new Map(scores.map((s) => [s.arch, s.accuracy]));
+  const groups = new Map<string, LatencyRow[]>();
+  for (const row of opts.latency) {
+    const key = `${row.machine}\u0000${row.engine}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  const machines: MachineSummary[] = [...groups.values()].map((rows) => {
+    const fastestRow = argBest(rows, (a, b) => a.modelOnlyP50Ms - b.modelOnlyP50Ms || compareArchs(a.arch, b.arch))!;
+    const points = rows.filter((r) => accuracyOf.has(r.arch)).map((r) => ({ arch: r.arch, displayName: r.displayName, accuracy: accuracyOf.get(r.arch)!, p50Ms: r.modelOnlyP50Ms }));
+    return { machine: rows[0].machine, engine: rows[0].engine, fastest: { arch: fastestRow.arch, displayName: fastestRow.displayName, p50Ms: fastestRow.modelOnlyP50Ms }, pareto: paretoFront(points) };
+  });
+  machines.sort((a, b) => (a.machine < b.machine ? -1 : a.machine > b.machine ? 1 : a.engine < b.engine ? -1 : a.engine > b.engine ? 1 : 0));
+
+  // Recommendations on the first machine (sorted) that measured latency; accuracy needs no machine.
+  const primary = machines[0];
+  const notWorse = new Set([mostAccurate?.arch, ...comparisons.filter((c) => !c.significant).map((c) => c.arch)]);
+  const balanced = primary && argBest(primary.pareto.filter((p) => notWorse.has(p.arch)), (a, b) => a.p50Ms - b.p50Ms);
+  return {
+    scores,
+    mostAccurate,
+    lowestLoss,
+    fewestWrong,
+    comparisons,
+    topMargin,
+    machines,
+    epochs: [...opts.histories].sort((a, b) => compareArchs(a.arch, b.arch)).map(bestEpochOf),
+    recommendation: { accuracyCritical: mostAccurate?.arch, latencyCritical: primary?.fastest.arch, balanced: balanced?.arch },
+    failures: [...(opts.failures ?? [])],
+    missing: [...(opts.missing ?? [])],
+    unfinished: [...(opts.unfinished ?? [])],
+    synthetic: opts.synthetic ?? false,
+  };
+}
+
+const percent = (x: number) => `${(100 * x).toFixed(1)} %`;
+const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 1)} ms`;
+const pValue = (p: number) => (p < 0.001 ? "p < 0.001" : `p = ${p.toFixed(3)}`);
+
+/** The summary as Markdown for the notebook and the report. */
+export function summaryMarkdown(summary: Summary): string {
+  const name = (arch: string | undefined) => summary.scores.find((s) => s.arch === arch)?.displayName ?? arch ?? "—";
+  const lines: string[] = ["## Summary", ""];
+  if (summary.synthetic) lines.push("> **Synthetic data.** These numbers come from the embedded synthetic dataset, not from cat and dog photos: they show the pipeline works, not how the networks compare on the study's task.", "");
+  const top = summary.mostAccurate;
+  if (!top) {
+    lines.push("No finished training history yet: nothing to compare.");
+  } else {
+    const interval = top.interval95 ? ` (95 % Wilson interval ${percent(top.interval95.low)}–${percent(top.interval95.high)}, ${top.images} images)` : "";
+    lines.push(`- **Most accurate:** ${top.displayName}, ${percent(top.accuracy)}${interval}.`);
+    if (summary.lowestLoss) lines.push(`- **Lowest validation loss:** ${summary.lowestLoss.displayName}, ${summary.lowestLoss.loss.toFixed(4)}.`);
+    if (summary.fewestWrong) {
+      const perClass = summary.fewestWrong.wrongPerClass ? ` (${Object.entries(summary.fewestWrong.wrongPerClass).map(([c, n]) => `${n} ${c}`).join(", ")})` : "";
+      lines.push(`- **Fewest wrong classifications:** ${summary.fewestWrong.displayName}, ${summary.fewestWrong.wrong} of ${summary.fewestWrong.images}${perClass}.`);
+    }
+    const margin = summary.topMargin;
+    if (margin) {
+      const verdict = margin.significant ? "is statistically significant" : "is **not** statistically significant";
+      lines.push(
+        `- **Is the margin real?** ${top.displayName} beats the runner-up ${name(margin.runnerUp)} by ${(100 * margin.accuracyMargin).toFixed(1)} points; on the same images it alone was right ${margin.onlyTop} times and the runner-up alone ${margin.onlyThis} times — exact McNemar ${pValue(margin.pValue)}, so the margin ${verdict} at the ${SIGNIFICANCE_LEVEL} level.`,
+      );
+      const tied = summary.comparisons.filter((c) => !c.significant).map((c) => name(c.arch));
+      if (tied.length) lines.push(`- Not significantly less accurate than ${top.displayName}: ${tied.join(", ")}.`);
+    } else if (summary.scores.length > 1) {
+      lines.push("- Significance not tested: per-image predictions are needed for at least two models (run the evaluation).");
+    }
+  }
+  for (const machine of summary.machines) {
+    lines.push(`- **Fastest on ${machine.machine} (${machine.engine}):** ${machine.fastest.displayName}, ${ms(machine.fastest.p50Ms)} p50 per image (model only).`);
+    if (machine.pareto.length) lines.push(`  Pareto set (accuracy vs p50 latency): ${machine.pareto.map((p) => `${p.displayName} (${percent(p.accuracy)}, ${ms(p.p50Ms)})`).join(" → ")}.`);
+  }
+  if (summary.epochs.length) {
+    lines.push("- **Where training could have stopped:**");
+    for (const advice of summary.epochs) {
+      const onset = advice.overfittingEpoch === null ? "no sign of overfitting" : `overfitting from epoch ${advice.overfittingEpoch}`;
+      lines.push(`  - ${advice.displayName}: best validation loss at epoch ${advice.bestEpoch ?? "—"} of ${advice.epochs}; ${onset}.`);
+    }
+  }
+  const { accuracyCritical, latencyCritical, balanced } = summary.recommendation;
+  if (accuracyCritical || latencyCritical) {
+    lines.push("", "### Recommendation", "");
+    if (accuracyCritical) lines.push(`- Accuracy-critical use: **${name(accuracyCritical)}**${summary.topMargin && !summary.topMargin.significant ? " — though its lead is within the noise of this validation set" : ""}.`);
+    if (latencyCritical) lines.push(`- Latency-critical use: **${name(latencyCritical)}** (fastest on ${summary.machines[0].machine}, ${summary.machines[0].engine}).`);
+    if (balanced && balanced !== latencyCritical && balanced !== accuracyCritical) lines.push(`- Balanced: **${name(balanced)}**, the fastest model not significantly less accurate than the top one.`);
+    else if (balanced && balanced === latencyCritical) lines.push(`- The fastest model is also not significantly less accurate than the top one: **${name(balanced)}** serves both.`);
+  }
+  if (summary.failures.length || summary.missing.length || summary.unfinished.length) {
+    lines.push("", "### Missing and failed", "");
+    for (const failure of summary.failures) lines.push(`- **Failed:** ${failure.key} — ${failure.message}`);
+    for (const arch of summary.unfinished) lines.push(`- **Unfinished:** ${arch} (training history still marked running)`);
+    for (const arch of summary.missing) lines.push(`- **Missing:** ${arch} (no history and no error record)`);
+  }
+  return `${lines.join("\n")}\n`;
+}

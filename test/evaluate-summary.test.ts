@@ -1,0 +1,103 @@
+// Summary logic on synthetic metrics where each criterion has a different winner: nothing hard-coded.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { LatencyRow } from "../lib/evaluate/latency-file";
+import { type Evaluation, scorePredictions } from "../lib/evaluate/predict";
+import { paretoFront, summarize, summaryMarkdown } from "../lib/evaluate/summary";
+import type { ArchHistory, EpochLog } from "../lib/train/types";
+
+function history(arch: ArchHistory["arch"], valLoss: number[], trainLoss: number[], valAcc: number[]): ArchHistory {
+  const epochs: EpochLog[] = valLoss.map((v, i) => ({ epoch: i + 1, trainLoss: trainLoss[i], trainAccuracy: 0.5, validationLoss: v, validationAccuracy: valAcc[i], epochSeconds: 10, imagesPerSecond: 5 }));
+  return { schema: "showcase.history/1", arch, displayName: arch.toUpperCase(), status: "finished", inputSize: 32, parameters: 1, trainableParameters: 1, layers: 1, epochs, buildSeconds: 1, saveSeconds: 1, totalSeconds: 32, bestEpoch: null, overfittingEpoch: null, stoppedEarly: false };
+}
+
+/** 100 images, 50 per class; `wrong` lists the indices this model gets wrong; confidence sets the loss. */
+function evaluation(arch: string, wrong: Set<number>, confidence: number): Evaluation {
+  const rows = Array.from({ length: 100 }, (_, i) => {
+    const labelIndex = i < 50 ? 0 : 1;
+    const right = wrong.has(i) ? 1 - confidence : confidence;
+    return { path: `/img/${i}.jpg`, labelIndex, probabilities: labelIndex === 0 ? [right, 1 - right] : [1 - right, right] };
+  });
+  return scorePredictions({ arch, displayName: arch.toUpperCase(), split: "validation", classes: ["cat", "dog"], rows });
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+function latency(machine: string, arch: string, p50: number): LatencyRow {
+  return { machine, engine: "wasm", device: "cpu", models: "trained", arch, displayName: arch.toUpperCase(), inputSize: 32, firstCallMs: p50 * 5, modelOnlyMeanMs: p50, modelOnlyP50Ms: p50, modelOnlyP90Ms: p50, modelOnlyP99Ms: p50, endToEndMeanMs: p50 + 1, endToEndP50Ms: p50 + 1, endToEndP90Ms: p50 + 1, endToEndP99Ms: p50 + 1, imagesPerSecond: { 1: 1000 / p50 } };
+}
+
+test("scorePredictions: accuracy, log loss, confusion, wrong per class", () => {
+  const e = evaluation("x", new Set([0, 1, 60]), 0.9);
+  assert.equal(e.correct, 97);
+  assert.equal(e.accuracy, 0.97);
+  assert.deepEqual(e.confusion, [[48, 2], [1, 49]]);
+  assert.deepEqual(e.wrongPerClass, { cat: 2, dog: 1 });
+  // loss = (97·(−ln 0.9) + 3·(−ln 0.1)) / 100 = (97·0.1053605 + 3·2.3025851)/100 = 0.1712773
+  assert.ok(Math.abs(e.logLoss - 0.1712773) < 1e-6);
+  assert.equal(e.misclassified.length, 3);
+  assert.ok(Math.abs(e.misclassified[0].predictedProbability - 0.9) < 1e-12);
+});
+
+test("winners differ by criterion and the summary follows the data", () => {
+  // densenet121: most accurate (12 wrong) but unconfident → higher loss; resnet50: 22 wrong, very confident → lowest loss
+  // mobilenet: 30 wrong, fastest. densenet121 vs resnet50 discordant: resnet50 wrong on 0..21, densenet121 wrong on 0..9 and 22..23:
+  // only densenet121 right on 10..21 (12), only resnet50 right on 22,23 (2)... see below for the exact sets.
+  const dense = evaluation("densenet121", new Set([...range(0, 10), 22, 23]), 0.52); // 12 wrong, loss 0.664
+  const resnet = evaluation("resnet50", new Set(range(0, 22)), 0.9); // 22 wrong, loss 0.589
+  const mobile = evaluation("mobilenet", new Set(range(0, 30)), 0.8); // 30 wrong, loss 0.639
+  const histories = [
+    history("mobilenet", [0.6, 0.5, 0.55], [0.7, 0.6, 0.5], [0.6, 0.65, 0.7]), // overfits from epoch 3
+    history("densenet121", [0.7, 0.6, 0.5], [0.8, 0.7, 0.6], [0.6, 0.7, 0.88]),
+    history("resnet50", [0.4, 0.3, 0.35], [0.5, 0.4, 0.45], [0.7, 0.75, 0.78]), // val loss up at 3, but train loss too: no overfitting signal
+  ];
+  const rows = [latency("laptop", "densenet121", 40), latency("laptop", "resnet50", 30), latency("laptop", "mobilenet", 5), latency("workstation", "densenet121", 4), latency("workstation", "resnet50", 6), latency("workstation", "mobilenet", 2)];
+  const summary = summarize({ histories, evaluations: [mobile, dense, resnet], latency: rows, missing: ["inception_v3"], failures: [{ key: "densenet201", arch: "densenet201", message: "out of memory at batch 16", raw: {} }] });
+  assert.equal(summary.mostAccurate?.arch, "densenet121");
+  assert.equal(summary.lowestLoss?.arch, "resnet50");
+  assert.equal(summary.fewestWrong?.arch, "densenet121");
+  assert.deepEqual(summary.machines.map((m) => [m.machine, m.fastest.arch]), [["laptop", "mobilenet"], ["workstation", "mobilenet"]]);
+  // laptop: every model is on the front (each faster one is less accurate)
+  assert.deepEqual(summary.machines[0].pareto.map((p) => p.arch), ["mobilenet", "resnet50", "densenet121"]);
+  // workstation: densenet121 (88 %, 4 ms) dominates resnet50 (78 %, 6 ms)
+  assert.deepEqual(summary.machines[1].pareto.map((p) => p.arch), ["mobilenet", "densenet121"]);
+  // densenet121 vs resnet50: only densenet right on 10..21 = 12 images, only resnet right on 22, 23 = 2 images
+  // p = 2 · (C(14,0)+C(14,1)+C(14,2)) / 2¹⁴ = 2 · 106 / 16384 = 0.01294 → significant
+  assert.equal(summary.topMargin?.runnerUp, "resnet50");
+  assert.equal(summary.topMargin?.onlyTop, 12);
+  assert.equal(summary.topMargin?.onlyThis, 2);
+  assert.ok(Math.abs(summary.topMargin!.pValue - 212 / 16384) < 1e-12);
+  assert.equal(summary.topMargin?.significant, true);
+  assert.deepEqual(summary.epochs.map((e) => [e.arch, e.bestEpoch, e.overfittingEpoch]), [["densenet121", 3, null], ["resnet50", 2, null], ["mobilenet", 2, 3]]);
+  assert.equal(summary.recommendation.accuracyCritical, "densenet121");
+  assert.equal(summary.recommendation.latencyCritical, "mobilenet");
+  const markdown = summaryMarkdown(summary);
+  assert.match(markdown, /Most accurate:\*\* DENSENET121, 88\.0 %/);
+  assert.match(markdown, /margin is statistically significant/);
+  assert.match(markdown, /Failed:\*\* densenet201 — out of memory at batch 16/);
+  assert.match(markdown, /Missing:\*\* inception_v3/);
+  assert.match(markdown, /MOBILENET: best validation loss at epoch 2 of 3; overfitting from epoch 3/);
+  // the same inputs in another order give the same summary
+  const again = summarize({ histories: [...histories].reverse(), evaluations: [resnet, dense, mobile], latency: [...rows].reverse(), missing: ["inception_v3"], failures: [{ key: "densenet201", arch: "densenet201", message: "out of memory at batch 16", raw: {} }] });
+  assert.equal(summaryMarkdown(again), markdown);
+});
+
+test("a slight margin is reported as not significant and the balanced pick follows", () => {
+  // top wrong on 0..9 (10), runner-up wrong on 0..7 and 50..53 (12): only top right on 50..53 (4), only runner-up right on 8, 9 (2)
+  // p = 2 · (1 + 6 + 15) / 64 = 0.6875 → not significant
+  const top = evaluation("inception_v3", new Set(range(0, 10)), 0.9);
+  const second = evaluation("mobilenet_v2", new Set([...range(0, 8), 50, 51, 52, 53]), 0.9);
+  const summary = summarize({ histories: [], evaluations: [second, top], latency: [latency("m", "inception_v3", 50), latency("m", "mobilenet_v2", 10)], synthetic: true });
+  assert.equal(summary.mostAccurate?.arch, "inception_v3");
+  assert.ok(Math.abs(summary.topMargin!.pValue - 0.6875) < 1e-12);
+  assert.equal(summary.topMargin?.significant, false);
+  assert.equal(summary.recommendation.balanced, "mobilenet_v2");
+  const markdown = summaryMarkdown(summary);
+  assert.match(markdown, /\*\*not\*\* statistically significant/);
+  assert.match(markdown, /Synthetic data/);
+});
+
+test("pareto front", () => {
+  const points = [{ accuracy: 0.9, p50Ms: 10 }, { accuracy: 0.8, p50Ms: 20 }, { accuracy: 0.95, p50Ms: 30 }, { accuracy: 0.95, p50Ms: 40 }, { accuracy: 0.5, p50Ms: 1 }];
+  assert.deepEqual(paretoFront(points), [points[4], points[0], points[2]]);
+});
