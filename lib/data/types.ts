@@ -36,6 +36,8 @@ export interface DatasetManifest {
   counts: Record<SplitName, Record<ClassName, number>>;
   splits: Record<SplitName, ImageRecord[]>;
   rejected: RejectedFile[];
+  /** Shortfalls such as "validation: only 300 cat images (asked for 400)"; absent when none. */
+  warnings?: string[];
   createdAt: string;
 }
 

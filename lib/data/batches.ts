@@ -1,0 +1,105 @@
+// Batches for training (shuffled per (seed, epoch), augmented) and evaluation (ordered, plain).
+// Decoding of the next batch overlaps the consumer's work on the current one; tensors are created
+// only when a batch is handed out, and the consumer disposes xs and ys.
+import * as tf from "@tensorflow/tfjs";
+import { augmentBatch } from "./augment";
+import { decodeResized } from "./decode";
+import { createRng, deriveSeed, shuffled } from "./prng";
+import type { AugmentConfig, DatasetManifest, ImageRecord, SplitName } from "./types";
+
+export interface Batch {
+  /** float32 0–255 RGB, NHWC, NOT model-preprocessed. */
+  xs: tf.Tensor4D;
+  /** One-hot over manifest.classes. */
+  ys: tf.Tensor2D;
+  records: ImageRecord[];
+}
+
+export interface TrainBatchOptions {
+  manifest: DatasetManifest;
+  imageSize: number;
+  batchSize: number;
+  seed: number;
+  epoch: number;
+  /** Batches per epoch (the study's steps_per_epoch); undefined = one pass over train. */
+  stepsPerEpoch?: number;
+  augment: AugmentConfig | null;
+  cacheDir?: string;
+}
+
+export interface EvalBatchOptions {
+  manifest: DatasetManifest;
+  split: SplitName;
+  imageSize: number;
+  batchSize: number;
+  cacheDir?: string;
+}
+
+/**
+ * The records of one training epoch. With stepsPerEpoch, the epoch takes stepsPerEpoch full
+ * batches from the epoch's shuffle, continuing into a fresh shuffle if it needs more images.
+ */
+export function trainEpochRecords(opts: Pick<TrainBatchOptions, "manifest" | "batchSize" | "seed" | "epoch" | "stepsPerEpoch">): ImageRecord[] {
+  const records = opts.manifest.splits.train;
+  if (records.length === 0) throw new Error(`dataset "${opts.manifest.dataset}" has no training images: prepare it with TRAIN_PER_CLASS ≥ 1`);
+  const order = shuffled(records, createRng(deriveSeed(opts.seed, opts.epoch, 1)));
+  if (opts.stepsPerEpoch === undefined) return order;
+  const wanted = opts.stepsPerEpoch * opts.batchSize;
+  for (let round = 2; order.length < wanted; round++) order.push(...shuffled(records, createRng(deriveSeed(opts.seed, opts.epoch, round))));
+  return order.slice(0, wanted);
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function toTensors(pixels: Uint8Array[], records: ImageRecord[], size: number, classCount: number): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
+  const joined = new Uint8Array(pixels.length * size * size * 3);
+  pixels.forEach((image, i) => joined.set(image, i * image.length));
+  return tf.tidy(() => ({
+    xs: tf.tensor4d(joined, [pixels.length, size, size, 3], "int32").toFloat() as tf.Tensor4D,
+    ys: tf.oneHot(tf.tensor1d(records.map((record) => record.labelIndex), "int32"), classCount).toFloat() as tf.Tensor2D,
+  }));
+}
+
+async function* batchesOf(groups: ImageRecord[][], opts: { size: number; classCount: number; cacheDir?: string; augment?: (xs: tf.Tensor4D, index: number) => tf.Tensor4D }): AsyncGenerator<Batch> {
+  const decode = (group: ImageRecord[]) => decodeResized(group, { size: opts.size, cacheDir: opts.cacheDir });
+  let pending = groups.length ? decode(groups[0]) : undefined;
+  for (let i = 0; i < groups.length; i++) {
+    const pixels = await pending!;
+    // prefetch: the next batch decodes on the thread pool while this one is used
+    pending = i + 1 < groups.length ? decode(groups[i + 1]) : undefined;
+    pending?.catch(() => undefined); // surfaced when awaited; avoids an unhandled rejection if the consumer stops early
+    const { xs, ys } = toTensors(pixels, groups[i], opts.size, opts.classCount);
+    if (!opts.augment) {
+      yield { xs, ys, records: groups[i] };
+      continue;
+    }
+    const augmented = opts.augment(xs, i);
+    xs.dispose();
+    yield { xs: augmented, ys, records: groups[i] };
+  }
+}
+
+export function trainBatches(opts: TrainBatchOptions): AsyncIterable<Batch> {
+  const groups = chunk(trainEpochRecords(opts), opts.batchSize);
+  const config = opts.augment;
+  return batchesOf(groups, {
+    size: opts.imageSize,
+    classCount: opts.manifest.classes.length,
+    cacheDir: opts.cacheDir,
+    augment: config ? (xs, index) => augmentBatch(xs, { config, seed: deriveSeed(opts.seed, opts.epoch, index, 2) }) : undefined,
+  });
+}
+
+export function evalBatches(opts: EvalBatchOptions): AsyncIterable<Batch> {
+  const records = opts.manifest.splits[opts.split];
+  return batchesOf(chunk(records, opts.batchSize), { size: opts.imageSize, classCount: opts.manifest.classes.length, cacheDir: opts.cacheDir });
+}
+
+/** Batches per epoch for progress bars: ceil(train / batch) or stepsPerEpoch. */
+export function stepsPerEpochFor(opts: Pick<TrainBatchOptions, "manifest" | "batchSize" | "stepsPerEpoch">): number {
+  return opts.stepsPerEpoch ?? Math.ceil(opts.manifest.splits.train.length / opts.batchSize);
+}

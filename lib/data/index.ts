@@ -1,0 +1,14 @@
+// Public API of the data stage (see the team contract): prepare, load, decode, augment, batch.
+export { augmentBatch, drawTransforms, NO_AUGMENT, STUDY_AUGMENT, transformRow, warpWithGather } from "./augment";
+export type { ImageTransform } from "./augment";
+export { type Batch, evalBatches, stepsPerEpochFor, trainBatches, trainEpochRecords } from "./batches";
+export { benchDataPipeline, type DataBenchRow } from "./bench";
+export { cacheFileFor, decodeOne, decodeResized } from "./decode";
+export { DEFAULT_PETIMAGES, downloadFile, DownloadError } from "./download";
+export { datasetNameFor, loadManifest, manifestPathFor, rawDirFor } from "./manifest";
+export { prepareDataset, SYNTHETIC_IMAGE_SIZE } from "./prepare";
+export { augmentedGridPng, countsTableHtml, rejectedTableHtml, sampleGridPng } from "./preview";
+export { ACCEPTED_LAYOUTS, detectSource, LayoutError } from "./sources";
+export { splitBalanced } from "./split";
+export { generateSyntheticImages } from "./synthetic";
+export * from "./types";

@@ -1,0 +1,48 @@
+// The seeded, class-balanced split. Per class: images a source already placed in a split folder go
+// there first; the rest are shuffled with the seed and dealt out train → validation → test.
+import { createRng, deriveSeed, shuffled } from "./prng";
+import type { SplitName } from "./types";
+import type { ValidImage } from "./validate";
+
+export const SPLIT_NAMES: readonly SplitName[] = ["train", "validation", "test"];
+
+export interface SplitSizes {
+  trainPerClass: number;
+  validationPerClass: number;
+  testPerClass: number;
+}
+
+export interface SplitResult {
+  splits: Record<SplitName, ValidImage[]>;
+  /** One line per class and split that got fewer images than asked. */
+  warnings: string[];
+}
+
+const byPath = (a: ValidImage, b: ValidImage) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+export function splitBalanced(opts: { images: readonly ValidImage[]; classes: readonly string[]; seed: number } & SplitSizes): SplitResult {
+  const requested: Record<SplitName, number> = { train: opts.trainPerClass, validation: opts.validationPerClass, test: opts.testPerClass };
+  const splits: Record<SplitName, ValidImage[]> = { train: [], validation: [], test: [] };
+  const warnings: string[] = [];
+  opts.classes.forEach((label, classIndex) => {
+    const ofClass = opts.images.filter((image) => image.label === label).sort(byPath);
+    // sort first, then shuffle: the result depends on the seed and the file set, not on listing order
+    const pool = (split: SplitName | undefined, stream: number) =>
+      shuffled(ofClass.filter((image) => image.split === split), createRng(deriveSeed(opts.seed, classIndex, stream)));
+    let spare = pool(undefined, 99);
+    SPLIT_NAMES.forEach((split, splitIndex) => {
+      const own = pool(split, splitIndex);
+      const taken = own.slice(0, requested[split]);
+      const missing = requested[split] - taken.length;
+      if (missing > 0) {
+        taken.push(...spare.slice(0, missing));
+        spare = spare.slice(missing);
+      }
+      // unused images of a folder split (e.g. train/ beyond 1000) can serve later splits
+      spare.push(...own.slice(requested[split]));
+      if (taken.length < requested[split]) warnings.push(`${split}: only ${taken.length} ${label} images (asked for ${requested[split]})`);
+      splits[split].push(...taken.sort(byPath));
+    });
+  });
+  return { splits, warnings };
+}
