@@ -1,0 +1,100 @@
+// Depthwise-conv gradients for the wasm backend: one pass of JS over the heap tensors
+// (the work is O(batch·outH·outW·C·kh·kw), a few percent of a MobileNet step), any stride,
+// padding, dilation and channel multiplier.
+import * as tf from "@tensorflow/tfjs";
+import { asWasmBackend, heapView } from "./heap";
+
+type TensorInfo = tf.TensorInfo;
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+function depthwiseInfo(xShape: number[], filterShape: number[], attrs: Record<string, unknown>) {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number], filterShape as [number, number, number, number],
+    attrs.strides as [number, number], (attrs.dilations ?? 1) as [number, number], attrs.pad as "same",
+    attrs.dimRoundingMode as "round" | undefined, true,
+  );
+}
+
+/** Walks every (output pixel, filter tap) pair that lands inside the input; calls visit(xOffset, dyOffset, tapOffset). */
+function forEachTap(
+  info: ReturnType<typeof depthwiseInfo>,
+  visit: (xOffset: number, dyOffset: number, tapOffset: number) => void,
+): void {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CM } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let kh = 0; kh < KH; kh++) {
+        const ih = oh * sh + kh * dh - pt;
+        if (ih < 0 || ih >= H) continue;
+        for (let ow = 0; ow < OW; ow++) {
+          const dyOffset = ((n * OH + oh) * OW + ow) * CM;
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * sw + kw * dw - pl;
+            if (iw < 0 || iw >= W) continue;
+            visit(((n * H + ih) * W + iw) * C, dyOffset, (kh * KW + kw) * CM);
+          }
+        }
+      }
+    }
+  }
+}
+
+export function depthwiseBackpropFilter(args: KernelArgs): TensorInfo {
+  const backend = asWasmBackend(args.backend);
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const attrs = (args.attrs ?? {}) as Record<string, unknown>;
+  const filterShape = attrs.filterShape as number[];
+  const info = depthwiseInfo(x.shape, filterShape, attrs);
+  const C = info.inChannels;
+  const mult = filterShape[3];
+  const acc = new Float64Array(filterShape.reduce((a, b) => a * b, 1));
+  const xs = heapView(backend, x);
+  const dys = heapView(backend, dy);
+  if (mult === 1) {
+    forEachTap(info, (xo, dyo, to) => {
+      for (let c = 0; c < C; c++) acc[to + c] += xs[xo + c] * dys[dyo + c];
+    });
+  } else {
+    forEachTap(info, (xo, dyo, to) => {
+      for (let c = 0; c < C; c++) {
+        const xv = xs[xo + c];
+        for (let q = 0; q < mult; q++) acc[to + c * mult + q] += xv * dys[dyo + c * mult + q];
+      }
+    });
+  }
+  const out = backend.makeOutput(filterShape, "float32");
+  heapView(backend, out).set(acc);
+  return out;
+}
+
+export function depthwiseBackpropInput(args: KernelArgs): TensorInfo {
+  const backend = asWasmBackend(args.backend);
+  const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+  const attrs = (args.attrs ?? {}) as Record<string, unknown>;
+  const inputShape = attrs.inputShape as number[];
+  const info = depthwiseInfo(inputShape, filter.shape, attrs);
+  const C = info.inChannels;
+  const mult = filter.shape[3];
+  const out = backend.makeOutput(inputShape, "float32");
+  const dx = heapView(backend, out);
+  dx.fill(0);
+  const dys = heapView(backend, dy);
+  const w = heapView(backend, filter);
+  if (mult === 1) {
+    forEachTap(info, (xo, dyo, to) => {
+      for (let c = 0; c < C; c++) dx[xo + c] += dys[dyo + c] * w[to + c];
+    });
+  } else {
+    forEachTap(info, (xo, dyo, to) => {
+      for (let c = 0; c < C; c++) {
+        let s = 0;
+        for (let q = 0; q < mult; q++) s += dys[dyo + c * mult + q] * w[to + c * mult + q];
+        dx[xo + c] += s;
+      }
+    });
+  }
+  return out;
+}

@@ -1,0 +1,50 @@
+// Direct access to the wasm backend's heap: our gradient kernels read and write tensors in place
+// (no copies through JS arrays) and call the backend's own XNNPACK kernels for the arithmetic.
+import * as tf from "@tensorflow/tfjs";
+
+type TensorInfo = tf.TensorInfo;
+
+/** The subset of tfjs-backend-wasm's BackendWasm that the kernels use. */
+export interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  disposeData(dataId: object): boolean;
+  typedArrayFromHeap(info: TensorInfo): Float32Array;
+}
+
+export function asWasmBackend(backend: unknown): WasmBackendLike {
+  const b = backend as Partial<WasmBackendLike>;
+  if (typeof b?.makeOutput !== "function" || typeof b.typedArrayFromHeap !== "function") {
+    throw new Error("wasm training kernels called with a backend that is not tfjs-backend-wasm");
+  }
+  return b as WasmBackendLike;
+}
+
+/** A float32 view of a tensor in the wasm heap. Re-take views after any allocation: the heap may grow and detach them. */
+export function heapView(backend: WasmBackendLike, info: TensorInfo): Float32Array {
+  if (info.dtype !== "float32") throw new Error(`wasm training kernels support float32 only (got ${info.dtype})`);
+  return backend.typedArrayFromHeap(info);
+}
+
+/** Same data, another shape (no copy): what the wasm Reshape kernel does, without touching the refcount. */
+export function withShape(info: TensorInfo, shape: number[]): TensorInfo {
+  return { dataId: info.dataId, shape, dtype: info.dtype };
+}
+
+/** Runs a kernel the wasm backend already has (BatchMatMul, Conv2D, …) on heap tensors. */
+export function runWasmKernel(
+  backend: WasmBackendLike,
+  kernelName: string,
+  inputs: Record<string, TensorInfo>,
+  attrs: Record<string, unknown>,
+): TensorInfo {
+  const kernel = tf.getKernel(kernelName, "wasm");
+  if (!kernel) throw new Error(`the wasm backend has no ${kernelName} kernel`);
+  const out = kernel.kernelFunc({ inputs, attrs: attrs as tf.NamedAttrMap, backend: backend as unknown as tf.KernelBackend });
+  if (Array.isArray(out)) throw new Error(`${kernelName} returned several outputs`);
+  return out;
+}
+
+/** out = a[m×k] · b[k×n] on XNNPACK (the wasm BatchMatMul fast path: no transposes). */
+export function matMul(backend: WasmBackendLike, a: TensorInfo, b: TensorInfo): TensorInfo {
+  return runWasmKernel(backend, "BatchMatMul", { a, b }, { transposeA: false, transposeB: false });
+}

@@ -1,0 +1,99 @@
+// The wasm training kernels against the cpu backend's reference kernels, on random inputs, for
+// every kernel size / stride / padding the eight networks use (plus a depth-multiplier case; tfjs has no gradient for dilated convs).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { registerWasmTrainingKernels } from "../lib/engine/wasm";
+import { wasmKernelTuning } from "../lib/engine/wasm/conv-grads";
+
+type Grads = { dx: Float32Array; dw: Float32Array };
+type Pad = "same" | "valid";
+
+async function gradsOn(backend: string, f: (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D, x: Float32Array, xShape: number[], w: Float32Array, wShape: number[]): Promise<Grads> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const xt = tf.tensor4d(x, xShape as [number, number, number, number]);
+    const wt = tf.tensor4d(w, wShape as [number, number, number, number]);
+    const probe = f(xt, wt);
+    const r = tf.randomUniform(probe.shape, -1, 1, "float32", 7);
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor4D, b as tf.Tensor4D), r)));
+    const [dx, dw] = g([xt, wt]);
+    return { dx: dx.dataSync() as Float32Array, dw: dw.dataSync() as Float32Array };
+  });
+}
+
+function assertClose(actual: Float32Array, expected: Float32Array, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let scale = 1e-6;
+  for (const v of expected) scale = Math.max(scale, Math.abs(v));
+  let worst = 0;
+  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+  assert.ok(worst / scale < 2e-5, `${what}: max error ${worst} relative ${worst / scale}`);
+}
+
+function random(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+async function compare(name: string, f: (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D, xShape: number[], wShape: number[]): Promise<void> {
+  const x = random(xShape.reduce((a, b) => a * b), 11);
+  const w = random(wShape.reduce((a, b) => a * b), 23);
+  const expected = await gradsOn("cpu", f, x, xShape, w, wShape);
+  const actual = await gradsOn("wasm", f, x, xShape, w, wShape);
+  assertClose(actual.dx, expected.dx, `${name} dx`);
+  assertClose(actual.dw, expected.dw, `${name} dw`);
+}
+
+test("registerWasmTrainingKernels registers the missing gradient kernels once", async () => {
+  const first = registerWasmTrainingKernels();
+  const second = registerWasmTrainingKernels();
+  assert.deepEqual(first, second);
+  for (const name of ["Conv2DBackpropFilter", "Conv2DBackpropInput", "DepthwiseConv2dNativeBackpropFilter", "DepthwiseConv2dNativeBackpropInput"]) {
+    assert.ok(first.includes(name), name);
+    assert.ok(tf.getKernel(name, "wasm"), `${name} registered`);
+  }
+  assert.ok(await tf.setBackend("wasm"), "wasm backend initialises");
+});
+
+const KERNEL_SIZES: Array<[number, number]> = [[1, 1], [3, 3], [5, 5], [7, 7], [1, 3], [3, 1], [1, 7], [7, 1]];
+for (const [kh, kw] of KERNEL_SIZES) {
+  test(`conv2d ${kh}x${kw} gradients match cpu for strides 1, 2 and same/valid padding`, async () => {
+    registerWasmTrainingKernels();
+    for (const stride of [1, 2]) {
+      for (const pad of ["same", "valid"] as Pad[]) {
+        await compare(`conv ${kh}x${kw} s${stride} ${pad}`, (x, w) => tf.conv2d(x, w, stride, pad), [2, 11, 10, 3], [kh, kw, 3, 4]);
+      }
+    }
+  });
+}
+
+test("conv2d gradients are the same when the patch matrix is split into image chunks", async () => {
+  registerWasmTrainingKernels();
+  const saved = wasmKernelTuning.patchChunkFloats;
+  wasmKernelTuning.patchChunkFloats = 1; // one image per chunk
+  try {
+    await compare("conv 3x3 s1 chunked", (x, w) => tf.conv2d(x, w, 1, "same"), [3, 8, 8, 5], [3, 3, 5, 6]);
+    await compare("conv 3x3 s2 chunked", (x, w) => tf.conv2d(x, w, 2, "valid"), [3, 9, 9, 5], [3, 3, 5, 6]);
+  } finally {
+    wasmKernelTuning.patchChunkFloats = saved;
+  }
+});
+
+test("depthwise conv gradients match cpu for 3x3/5x5, strides 1, 2, same/valid, multiplier 2", async () => {
+  registerWasmTrainingKernels();
+  for (const k of [3, 5]) {
+    for (const stride of [1, 2]) {
+      for (const pad of ["same", "valid"] as Pad[]) {
+        await compare(`dw ${k}x${k} s${stride} ${pad}`, (x, w) => tf.depthwiseConv2d(x, w, stride, pad), [2, 11, 10, 6], [k, k, 6, 1]);
+      }
+    }
+  }
+  await compare("dw 3x3 multiplier 2", (x, w) => tf.depthwiseConv2d(x, w, 2, "same"), [2, 9, 9, 4], [3, 3, 4, 2]);
+});
