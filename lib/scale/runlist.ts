@@ -131,7 +131,7 @@ export async function loadRunList(runDir: string): Promise<RunList> {
  */
 export async function writeOrVerifyRunList(runDir: string, planned: RunList): Promise<{ created: boolean }> {
   const file = path.join(runDir, RUN_LIST_FILE);
-  const candidate = `${file}.${process.pid}.${Date.now()}.candidate`;
+  const candidate = `${file}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.candidate`;
   let created = false;
   await writeJsonAtomic(candidate, planned);
   try {

@@ -1,0 +1,115 @@
+// N shard processes on a tiny run list, without a cluster. This file is also the shard program:
+// started with SCALE_SHARD_CHILD=1 it runs runShardFromCli with a fast fake trainer instead of tests.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { appendFileSync, promises as fs } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { resolveParams } from "../lib/config";
+import { DeterministicFailure, mergeResults, planRuns, runDirFor, runShardFromCli, type TrainOne, writeOrVerifyRunList } from "../lib/scale";
+
+// The fake trainer: a metric that depends only on the run's configuration, a delay to shuffle the
+// completion order, an injectable out-of-memory failure, and a log line per call to count calls.
+const fakeTrainOne: TrainOne = async (run, { runDir }) => {
+  appendFileSync(path.join(runDir, "calls.log"), `${run.key}\n`);
+  await new Promise((resolve) => setTimeout(resolve, Number(process.env.FAKE_DELAY_MS ?? 0)));
+  if (run.key === process.env.FAKE_FAIL_KEY) throw new DeterministicFailure(`out of memory at batch size ${run.config.batchSize} (injected)`);
+  appendFileSync(path.join(runDir, "finished.log"), `${run.key}\n`);
+  return { validationAccuracy: Number.parseInt(run.fingerprint.slice(0, 8), 16) / 2 ** 32, seed: run.seed };
+};
+
+if (process.env.SCALE_SHARD_CHILD === "1") {
+  runShardFromCli({ args: process.argv.slice(2), trainOne: fakeTrainOne }).then((code) => process.exit(code));
+} else {
+  const SCHEDULER_VARIABLES = ["SHARD_COUNT", "JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID", "RETRY_FAILED", "FAKE_FAIL_KEY", "FAKE_DELAY_MS"];
+  const GRID = { ARCHS: "mobilenet,resnet50,densenet121", SEEDS: "1,2", RUN_ID: "tiny" };
+
+  interface ShardExit {
+    code: number | null;
+    stdout: string;
+    stderr: string;
+  }
+
+  function runShard(opts: { runsDir: string; args?: string[]; env?: Record<string, string> }): Promise<ShardExit> {
+    const env: Record<string, string | undefined> = { ...process.env, ...GRID, RUNS_DIR: opts.runsDir, SCALE_SHARD_CHILD: "1" };
+    for (const name of SCHEDULER_VARIABLES) delete env[name];
+    Object.assign(env, opts.env);
+    const child = spawn(process.execPath, ["--import", "tsx", __filename, ...(opts.args ?? [])], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    return new Promise((resolve, reject) => {
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  async function lines(file: string): Promise<string[]> {
+    return (await fs.readFile(file, "utf8").catch(() => "")).split("\n").filter(Boolean);
+  }
+
+  const plan = (runsDir: string) => planRuns(resolveParams({ ...GRID, RUNS_DIR: runsDir }), GRID);
+
+  test("N shard processes: each run once, second pass idle, failed index retried alone, merge independent of completion order", async () => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), "scale-shards-"));
+    const runsA = path.join(root, "a");
+    const runDirA = path.join(runsA, "tiny");
+    const runs = plan(runsA).runs;
+    assert.equal(runs.length, 6);
+    const failing = runs[4]; // round-robin: index 4 belongs to shard 1 of 3
+    const slowFirst = ["300", "0", "150"];
+
+    // Pass 1: three shards at once, each given its index another way, one injected OOM.
+    const first = await Promise.all([
+      runShard({ runsDir: runsA, args: ["--shard", "0/3"], env: { FAKE_DELAY_MS: slowFirst[0] } }),
+      runShard({ runsDir: runsA, env: { SHARD_COUNT: "3", JOB_COMPLETION_INDEX: "1", FAKE_DELAY_MS: slowFirst[1], FAKE_FAIL_KEY: failing.key } }),
+      runShard({ runsDir: runsA, env: { SHARD_COUNT: "3", SLURM_ARRAY_TASK_ID: "2", FAKE_DELAY_MS: slowFirst[2] } }),
+    ]);
+    assert.deepEqual(first.map((exit) => exit.code), [0, 3, 0], first.map((exit) => exit.stderr).join("\n"));
+    const calls = await lines(path.join(runDirA, "calls.log"));
+    assert.deepEqual([...calls].sort(), runs.map((run) => run.key).sort(), "every run started exactly once");
+    const afterFirst = await mergeResults(runDirA);
+    assert.equal(afterFirst.completed.length, 5);
+    assert.deepEqual(afterFirst.failed.map((run) => [run.key, run.error.name]), [[failing.key, "DeterministicFailure"]]);
+    assert.deepEqual(afterFirst.missing, []);
+
+    // Pass 2: all shards again (the injection still there): nothing is trained, the failure stays.
+    const second = await Promise.all([0, 1, 2].map((index) =>
+      runShard({ runsDir: runsA, args: ["--shard", `${index}/3`], env: { FAKE_FAIL_KEY: failing.key } })));
+    assert.deepEqual(second.map((exit) => exit.code), [0, 3, 0]);
+    assert.match(second[1].stdout, /failed earlier.*--retry-failed/);
+    assert.deepEqual(await lines(path.join(runDirA, "calls.log")), calls, "a second pass trains nothing");
+
+    // The failed index alone, cause removed, failures retried: only the failed run is trained.
+    const retry = await runShard({ runsDir: runsA, env: { SHARD_COUNT: "3", JOB_COMPLETION_INDEX: "1", RETRY_FAILED: "1" } });
+    assert.equal(retry.code, 0, retry.stderr);
+    assert.deepEqual(await lines(path.join(runDirA, "calls.log")), [...calls, failing.key]);
+    await assert.rejects(fs.access(path.join(runDirA, "results", failing.key, "error.json")), "the superseded error record is gone");
+    const mergedA = await mergeResults(runDirA);
+    assert.deepEqual([mergedA.completed.length, mergedA.failed.length, mergedA.missing.length], [6, 0, 0]);
+
+    // An invalid index is refused before anything runs.
+    const invalid = await runShard({ runsDir: runsA, env: { SHARD_COUNT: "3", SLURM_ARRAY_TASK_ID: "3" } });
+    assert.equal(invalid.code, 2);
+    assert.match(invalid.stderr, /SLURM_ARRAY_TASK_ID.*from 0 to 2/);
+
+    // Run directory B: same list, shards one after another in reverse order — another completion order.
+    const runsB = path.join(root, "b");
+    const runDirB = path.join(runsB, "tiny");
+    await writeOrVerifyRunList(runDirFor(resolveParams({ ...GRID, RUNS_DIR: runsB })), plan(runsB));
+    assert.equal((await mergeResults(runDirB)).missing.length, 6, "nothing done yet: every run listed as missing");
+    for (const index of [2, 1, 0]) {
+      const exit = await runShard({ runsDir: runsB, args: ["--shard", `${index}/3`] });
+      assert.equal(exit.code, 0, exit.stderr);
+    }
+    const orderA = await lines(path.join(runDirA, "finished.log"));
+    const orderB = await lines(path.join(runDirB, "finished.log"));
+    assert.notDeepEqual(orderA, orderB, "the two directories really finished in different orders");
+    const mergedB = await mergeResults(runDirB);
+    assert.equal(JSON.stringify(mergedB), JSON.stringify(mergedA), "merged tables identical whatever the completion order");
+    assert.deepEqual(mergedA.completed.map((run) => run.key), runs.map((run) => run.key), "sorted in run-list order");
+    await fs.rm(root, { recursive: true, force: true });
+  });
+}
