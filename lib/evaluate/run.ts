@@ -3,6 +3,8 @@
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { fileExists, readJson } from "../io/atomic";
+import { mergeResults } from "../scale/merge";
+import { RUN_LIST_FILE } from "../scale/runlist";
 import type { ArchHistory } from "../train/types";
 import { compareArchs, type LatencyFile, loadLatencyFiles } from "./latency-file";
 import { type Evaluation, EVALUATION_SCHEMA } from "./predict";
@@ -43,7 +45,7 @@ export interface RunResults {
   latency: LatencyFile[];
 }
 
-const NOT_RUN_FOLDERS = new Set(["evaluation", "tensorboard", "checkpoint", "model"]);
+const NOT_RUN_FOLDERS = new Set(["evaluation", "tensorboard", "checkpoint", "model", "results"]);
 
 function messageOf(raw: Record<string, unknown>): string {
   for (const field of ["message", "error", "reason", "summary"]) {
@@ -79,9 +81,16 @@ export async function loadRunResults(runDir: string): Promise<RunResults> {
   const histories: ArchHistory[] = [];
   const unfinished: ArchHistory[] = [];
   const failures: FailureRecord[] = [];
-  const entries = (await fs.readdir(runDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !NOT_RUN_FOLDERS.has(e.name));
-  for (const entry of entries.map((e) => e.name).sort()) {
-    const folder = path.join(runDir, entry);
+  // <arch>/ (notebook 02, `showcase train`) and results/<key>/ (sharded runs, lib/scale).
+  const folders: { key: string; folder: string }[] = [];
+  for (const base of [runDir, path.join(runDir, "results")]) {
+    const entries = await fs.readdir(base, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      if (entry.isDirectory() && !(base === runDir && NOT_RUN_FOLDERS.has(entry.name))) folders.push({ key: entry.name, folder: path.join(base, entry.name) });
+    }
+  }
+  folders.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.folder < b.folder ? -1 : 1));
+  for (const { key, folder } of folders) {
     const historyPath = path.join(folder, "history.json");
     const errorPath = path.join(folder, "error.json");
     if (await fileExists(historyPath)) {
@@ -89,15 +98,24 @@ export async function loadRunResults(runDir: string): Promise<RunResults> {
       (history.status === "finished" ? histories : unfinished).push(history);
     } else if (await fileExists(errorPath)) {
       const raw = await readJson<Record<string, unknown>>(errorPath);
-      failures.push({ key: entry, arch: typeof raw.arch === "string" ? raw.arch : entry.split("__")[0], message: messageOf(raw), raw });
+      failures.push({ key, arch: typeof raw.arch === "string" ? raw.arch : key.split("__")[0], message: messageOf(raw), raw });
     }
+  }
+  let missingKeys: string[] | undefined;
+  if (await fileExists(path.join(runDir, RUN_LIST_FILE))) {
+    // A sharded run: its run list says what should be there; the scale merge says what is not.
+    const merged = await mergeResults(runDir);
+    for (const run of merged.failed) {
+      if (!failures.some((f) => f.key === run.key)) failures.push({ key: run.key, arch: run.arch, message: run.error.message, raw: { ...run } });
+    }
+    missingKeys = merged.missing.map((run) => `${run.key} (${run.reason})`);
   }
   histories.sort((a, b) => compareArchs(a.arch, b.arch));
   unfinished.sort((a, b) => compareArchs(a.arch, b.arch));
   failures.sort((a, b) => compareArchs(a.arch, b.arch) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const accounted = new Set<string>([...histories.map((h) => h.arch), ...failures.map((f) => f.arch)]);
   const expected = manifest?.params?.archs ?? [];
-  const missing = [...new Set(expected)].filter((arch) => !accounted.has(arch)).sort(compareArchs);
+  const missing = missingKeys ?? [...new Set(expected)].filter((arch) => !accounted.has(arch)).sort(compareArchs);
   return {
     runDir,
     runId: manifest?.runId ?? path.basename(runDir),
