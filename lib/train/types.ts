@@ -1,4 +1,6 @@
 // What a training run records (reports/runs/<run-id>/…); notebook 03 and the report read these.
+import type { RunParams } from "../config";
+import type { EngineDescription, EngineName } from "../engine/types";
 import type { ArchId } from "../models/ids";
 
 export const RUN_MANIFEST_SCHEMA = "showcase.run-manifest/1";
@@ -19,6 +21,8 @@ export interface EpochLog {
   imagesPerSecond: number;
   /** Mean GPU utilisation and peak memory over the epoch; absent without a GPU. */
   gpu?: { meanUtilizationPercent: number; maxMemoryUsedMiB: number; samples: number };
+  /** ISO time the epoch ended (TensorBoard wall time); written by lib/train. */
+  finishedAt?: string;
 }
 
 export interface ArchHistory {
@@ -38,4 +42,101 @@ export interface ArchHistory {
   bestEpoch: number | null; // by validation loss
   overfittingEpoch: number | null; // first epoch where val loss rises while train loss falls
   stoppedEarly: boolean;
+  /** Engine, resumes and data sizes behind these numbers (written by lib/train). */
+  provenance?: ArchHistoryProvenance;
+}
+
+// --- extensions by the train module (the fields above stay as they are) ---
+
+export const CHECKPOINT_SCHEMA = "showcase.checkpoint/1";
+
+/** A finished or running architecture also records where its numbers came from. */
+export interface ArchHistoryProvenance {
+  /** Engine and backend of the session that ran the last epoch. */
+  engine: EngineName;
+  backend: string;
+  /** Epochs at which a resumed session continued (e.g. [3] after a kill during epoch 3). */
+  resumedAtEpochs: number[];
+  transfer: string;
+  batchSize: number;
+  stepsPerEpoch: number;
+  trainImages: number;
+  validationImages: number;
+  /** Where the trained model is saved, relative to the run directory. */
+  modelDir: string;
+}
+
+/** What identifies a dataset's content independently of where it lies and when it was prepared. */
+export interface DatasetIdentity {
+  manifestPath: string;
+  /** sha256 of the manifest file's bytes when the run was created. */
+  sha256: string;
+  /** sha256 of classes + each split's (image sha256, label): stable across re-preparation and machines. */
+  contentSha256: string;
+  dataset: string;
+  source: string;
+  synthetic: boolean;
+  counts: Record<string, Record<string, number>>;
+}
+
+export interface RunSession {
+  startedAt: string;
+  hostname: string;
+  engine: EngineName;
+  backend: string;
+  archs: string[];
+}
+
+export interface RunManifest {
+  schema: typeof RUN_MANIFEST_SCHEMA;
+  runId: string;
+  /** The parameters of the session that created the run (paths are those of that machine). */
+  params: RunParams;
+  /** sha256 of the result-relevant parameters + dataset content; equal fingerprint = same run. */
+  configFingerprint: string;
+  config: Record<string, unknown>;
+  dataset: DatasetIdentity;
+  engine: EngineDescription;
+  /** lib/system's MachineInventory (kept structural here so run.json stays readable without it). */
+  inventory: Record<string, unknown>;
+  versions: Record<string, string>;
+  git: { commit: string | null; dirty: boolean | null };
+  createdAt: string;
+  /** Every session that trained in this run directory, in order. */
+  sessions: RunSession[];
+  /** Architectures ever requested under this run id. */
+  archs: string[];
+}
+
+export interface TrainProgress {
+  phase: "build" | "features" | "train" | "validate" | "save" | "skip" | "done";
+  arch: string;
+  /** 1-based position of the architecture and the count in this session. */
+  archIndex: number;
+  archCount: number;
+  epoch: number;
+  epochs: number;
+  batch: number;
+  batches: number;
+  /** Running means over the epoch so far. */
+  loss?: number;
+  accuracy?: number;
+  validationLoss?: number;
+  validationAccuracy?: number;
+  imagesPerSecond?: number;
+  /** Remaining seconds for this architecture, from the measured speed; undefined before the first batch. */
+  etaSeconds?: number;
+  message?: string;
+}
+
+export interface RunSummary {
+  runDir: string;
+  manifest: RunManifest;
+  histories: ArchHistory[];
+  /** Architectures skipped because they had finished in an earlier session. */
+  skipped: string[];
+  /** Architectures resumed from a checkpoint. */
+  resumed: string[];
+  totalSeconds: number;
+  aborted: boolean;
 }

@@ -1,0 +1,98 @@
+// One optimisation step and one evaluation pass, written out instead of model.fit so that a batch
+// can be split into micro-batches with accumulated gradients (the WebGPU binding limit, the wasm
+// heap) and so that BatchNormalization follows each layer's own mode (see lib/models).
+import * as tf from "@tensorflow/tfjs";
+import type { OptimizerName } from "../config";
+
+export function createOptimizer(opts: { name: OptimizerName; learningRate: number }): tf.Optimizer {
+  switch (opts.name) {
+    case "adam":
+      return tf.train.adam(opts.learningRate);
+    case "sgd":
+      return tf.train.sgd(opts.learningRate);
+    case "rmsprop":
+      return tf.train.rmsprop(opts.learningRate);
+  }
+}
+
+/** Keras' categorical cross-entropy on probabilities (clipped to [1e-7, 1 − 1e-7]), one value per sample. */
+function crossEntropy(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor1D {
+  return tf.metrics.categoricalCrossentropy(yTrue, yPred) as tf.Tensor1D;
+}
+
+function correctCount(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar {
+  return tf.sum(tf.cast(tf.equal(tf.argMax(yTrue, -1), tf.argMax(yPred, -1)), "float32"));
+}
+
+export interface StepResult {
+  /** Mean loss over the batch (before the update, as Keras reports it). */
+  loss: number;
+  accuracy: number;
+  images: number;
+}
+
+/**
+ * One optimizer update on (xs, ys): gradients of the mean loss, summed over micro-batches of at
+ * most `microBatchSize` images (each weighted by its share), applied once. `prepare` maps a raw
+ * micro-batch to the model's input (e.g. preprocess_input) inside the same tidy scope.
+ */
+export function trainStep(opts: {
+  model: tf.LayersModel;
+  optimizer: tf.Optimizer;
+  xs: tf.Tensor;
+  ys: tf.Tensor;
+  microBatchSize?: number;
+  prepare?: (x: tf.Tensor) => tf.Tensor;
+}): StepResult {
+  const { model, optimizer, xs, ys } = opts;
+  const batch = xs.shape[0];
+  const micro = Math.max(1, Math.min(opts.microBatchSize ?? batch, batch));
+  const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+  if (variables.length === 0) throw new Error(`${model.name} has no trainable weights: nothing to train (check TRANSFER)`);
+  let accumulated: tf.NamedTensorMap | undefined;
+  let lossSum = 0;
+  let correct = 0;
+  for (let start = 0; start < batch; start += micro) {
+    const size = Math.min(micro, batch - start);
+    const share = size / batch;
+    let correctTensor: tf.Scalar | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      const x = size === batch ? xs : tf.slice(xs, start, size);
+      const y = size === batch ? ys : tf.slice(ys, start, size);
+      const input = opts.prepare ? opts.prepare(x) : x;
+      const prediction = model.apply(input, { training: true }) as tf.Tensor;
+      correctTensor = tf.keep(correctCount(y, prediction));
+      return tf.mul(tf.mean(crossEntropy(y, prediction)), share) as tf.Scalar;
+    }, variables);
+    lossSum += value.dataSync()[0];
+    correct += correctTensor!.dataSync()[0];
+    tf.dispose([value, correctTensor!]);
+    if (!accumulated) accumulated = grads;
+    else {
+      const previous: tf.NamedTensorMap = accumulated;
+      accumulated = Object.fromEntries(Object.entries(grads).map(([name, grad]) => [name, tf.add(previous[name], grad)]));
+      tf.dispose([...Object.values(previous), ...Object.values(grads)]);
+    }
+  }
+  optimizer.applyGradients(accumulated!);
+  tf.dispose(Object.values(accumulated!));
+  return { loss: lossSum, accuracy: correct / batch, images: batch };
+}
+
+/** Loss and correct count of a model in inference mode on one batch (summed, for exact means). */
+export function evaluateBatch(opts: {
+  model: tf.LayersModel;
+  xs: tf.Tensor;
+  ys: tf.Tensor;
+  prepare?: (x: tf.Tensor) => tf.Tensor;
+  batchSize?: number;
+}): { lossSum: number; correct: number; images: number } {
+  const [lossSum, correct] = tf.tidy(() => {
+    const input = opts.prepare ? opts.prepare(opts.xs) : opts.xs;
+    const prediction = opts.model.predict(input, { batchSize: opts.batchSize ?? 32 }) as tf.Tensor;
+    return [tf.sum(crossEntropy(opts.ys, prediction)), correctCount(opts.ys, prediction)];
+  });
+  const values = [lossSum.dataSync()[0], correct.dataSync()[0]];
+  tf.dispose([lossSum, correct]);
+  return { lossSum: values[0], correct: values[1], images: opts.xs.shape[0] };
+}
