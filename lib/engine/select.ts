@@ -51,20 +51,21 @@ export async function chooseEngine(opts: {
     if (!result.ok) throw new EngineUnavailableError(choice, result.reason);
     return describe(result, candidate.engine, `ENGINE=${choice} was asked for: ${result.detail}`, [], opts.versions());
   }
-  const skipped: string[] = [];
+  const skipped: Array<{ engine: EngineName; reason: string }> = [];
   const warnings: string[] = [];
   for (const candidate of candidates) {
     const result = await candidate.start({ forced: false });
     if (!result.ok) {
-      skipped.push(`${candidate.engine}: ${result.reason}`);
+      skipped.push({ engine: candidate.engine, reason: result.reason });
       if (result.warning) warnings.push(result.warning);
       continue;
     }
     const name = result.engine ?? candidate.engine;
-    const reason = `${name} chosen automatically (${result.detail})${skipped.length ? `; skipped ${skipped.join("; ")}` : ""}`;
-    return describe(result, name, reason, warnings, opts.versions());
+    const passedOver = skipped.map((s) => `${s.engine} (${s.reason})`).join(", ");
+    const reason = `${name} chosen automatically (${result.detail})${skipped.length ? `; passed over ${passedOver}` : ""}`;
+    return { ...describe(result, name, reason, warnings, opts.versions()), skipped };
   }
-  throw new Error(`no TensorFlow.js engine could start: ${skipped.join("; ")}`);
+  throw new Error(`no TensorFlow.js engine could start: ${skipped.map((s) => `${s.engine}: ${s.reason}`).join("; ")}`);
 }
 
 function describe(result: CandidateStarted, engine: EngineName, reason: string, warnings: string[], versions: Record<string, string>): EngineDescription {

@@ -22,5 +22,7 @@ export interface EngineDescription {
   warnings: string[];
   threads: number;
   adapter?: GpuAdapterInfo;
+  /** The engines passed over before this one (automatic selection), each with its reason. */
+  skipped?: Array<{ engine: EngineName; reason: string }>;
   versions: Record<string, string>;
 }
