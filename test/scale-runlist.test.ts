@@ -6,7 +6,8 @@ import * as path from "node:path";
 import { ParameterError, resolveParams } from "../lib/config";
 import {
   DeterministicFailure, EXIT_DETERMINISTIC_FAILURE, EXIT_TRANSIENT_FAILURE, executeShard, isDeterministicFailure, mergeResults,
-  parseShardFlag, planRuns, resolveShard, RunListConflictError, runDirFor, selectShard, writeOrVerifyRunList,
+  parseShardFlag, planRuns, resolveShard, RunListConflictError, runDirFor, runShardFromCli, selectShard, wantsSharding,
+  writeOrVerifyRunList,
 } from "../lib/scale";
 
 async function tempRunsDir(): Promise<string> {
@@ -127,5 +128,37 @@ test("execute: transient error stops the shard with exit 1 and leaves no record;
   const error = JSON.parse(await fs.readFile(path.join(oomDir, "results", list.runs[0].key, "error.json"), "utf8"));
   assert.equal(error.schema, "showcase.scale-error/1");
   assert.match(error.error.message, /Out of memory/);
+  await fs.rm(runsDir, { recursive: true, force: true });
+});
+
+test("CLI entry: sharding is recognised, --plan lists the runs, bad input exits 2 with a message", async () => {
+  assert.ok(wantsSharding(["--shard", "0/2"], {}));
+  assert.ok(wantsSharding(["--retry-failed"], {}));
+  assert.ok(wantsSharding([], { SHARD_COUNT: "4", JOB_COMPLETION_INDEX: "1" }));
+  assert.ok(!wantsSharding(["--quiet"], { SLURM_ARRAY_TASK_ID: "1" }));
+  const runsDir = await tempRunsDir();
+  const env = { ARCHS: "mobilenet", SEEDS: "1,2,3", RUN_ID: "cli", RUNS_DIR: runsDir };
+  const out: string[] = [];
+  const errors: string[] = [];
+  const io = { log: (line: string) => out.push(line), logError: (line: string) => errors.push(line) };
+  const trainOne = async () => ({ done: true });
+  assert.equal(await runShardFromCli({ args: ["--plan"], env, trainOne, ...io }), 0);
+  assert.match(out.join("\n"), /written: 3 runs[\s\S]*mobilenet__seed-3__lr-0\.001/);
+  const refusals: Array<[string[], Record<string, string>, RegExp]> = [
+    [["--shard", "2/2"], env, /from 0 to 1/],
+    [["--shards", "0/2"], env, /unknown option --shards/],
+    [["extra"], env, /unexpected argument/],
+    [[], env, /not sharded/],
+    [["--shard", "0/2"], { ...env, SEEDS: "1,2" }, /different run list.*grid\.seeds/],
+    [["--shard", "0/2"], { ...env, EPOCHS: "zero" }, /EPOCHS/],
+  ];
+  for (const [args, shardEnv, message] of refusals) {
+    errors.length = 0;
+    assert.equal(await runShardFromCli({ args, env: shardEnv, trainOne, ...io }), 2, args.join(" "));
+    assert.match(errors.join("\n"), message);
+  }
+  out.length = 0;
+  assert.equal(await runShardFromCli({ args: ["--shard", "1/2"], env, trainOne, ...io }), 0);
+  assert.match(out.at(-1) ?? "", /shard 1\/2: 1 trained, 0 skipped/);
   await fs.rm(runsDir, { recursive: true, force: true });
 });

@@ -30,9 +30,11 @@ export async function runShardFromCli(opts: {
   /** Defaults to the lib/train adapter; tests and dry runs inject their own. */
   trainOne?: TrainOne;
   log?: (line: string) => void;
+  logError?: (line: string) => void;
 }): Promise<number> {
   const env = opts.env ?? process.env;
   const log = opts.log ?? ((line: string) => console.log(line));
+  const logError = opts.logError ?? ((line: string) => console.error(line));
   try {
     const { flags, positional } = parseFlags([...opts.args], SHARD_SWITCHES);
     rejectUnknownFlags(flags, SHARD_FLAGS);
@@ -57,7 +59,7 @@ export async function runShardFromCli(opts: {
     return report.exitCode;
   } catch (error) {
     if (error instanceof UsageError || error instanceof ParameterError || error instanceof RunListConflictError) {
-      console.error(`showcase train: ${error.message}`);
+      logError(`showcase train: ${error.message}`);
       return EXIT_USAGE;
     }
     throw error;

@@ -147,7 +147,7 @@ export async function executeShard(opts: {
     log(`${run.key}: training (shard ${report.shard})`);
     try {
       const metrics = await opts.trainOne(run, { runDir: opts.runDir, resultDir: resultDirFor(opts.runDir, run.key), params: opts.params });
-      const record: RunResultRecord = { schema: RESULT_SCHEMA, ...identity, metrics, provenance: provenance() };
+      const record: RunResultRecord = { schema: RESULT_SCHEMA, ...identity, metrics: metrics ?? {}, provenance: provenance() };
       await writeJsonAtomic(resultFile, record);
       if (earlierError) await fs.rm(errorFile, { force: true }); // superseded by the result
       report.trained.push(run.key);
