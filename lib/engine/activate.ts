@@ -46,7 +46,7 @@ interface EngineInternals {
 /** True when tfjs really runs on `name`: its name is set AND an initialised instance is in use. */
 export function isBackendActive(name: string): boolean {
   const engine = tf.engine() as unknown as EngineInternals;
-  return engine.backendName === name && engine.backendInstance != null && engine.backendInstance === engine.registry[name];
+  return engine.backendName === name && Boolean(engine.backendInstance) && engine.backendInstance === engine.registry[name];
 }
 
 /**

@@ -62,9 +62,13 @@ export function startGpuSampler(opts: { intervalMs?: number; env?: NodeJS.Proces
   const killOnExit = () => child?.kill("SIGKILL");
   process.once("exit", killOnExit);
 
+  let final: GpuSampleSummary | undefined;
+  let stopped = false;
   return {
     active: true,
     stop() {
+      if (stopped) return final;
+      stopped = true;
       process.removeListener("exit", killOnExit);
       if (child) {
         child.stdout?.removeAllListeners("data");
@@ -73,8 +77,8 @@ export function startGpuSampler(opts: { intervalMs?: number; env?: NodeJS.Proces
       }
       if (pending) take(pending);
       pending = "";
-      if (samples === 0) return undefined;
-      return { samples, meanUtilizationPercent: utilizationSum / samples, maxMemoryUsedMiB: maxMemory, intervalMs };
+      if (samples > 0) final = { samples, meanUtilizationPercent: utilizationSum / samples, maxMemoryUsedMiB: maxMemory, intervalMs };
+      return final;
     },
   };
 }
