@@ -32,8 +32,12 @@ export class DeterministicFailure extends Error {
 // Out-of-memory messages of the TensorFlow.js engines (wasm, webgpu, tfjs-node, V8 itself).
 const OUT_OF_MEMORY = /out of memory|\bOOM\b|failed to allocate|cannot enlarge memory|array buffer allocation failed|allocation failed/i;
 
+// lib/train refuses a run folder that holds another configuration: retrying cannot help.
+const DETERMINISTIC_NAMES = new Set(["DeterministicFailure", "ParameterError", "RunConfigMismatchError"]);
+
 export function isDeterministicFailure(error: unknown): boolean {
   if (error instanceof DeterministicFailure || error instanceof ParameterError) return true;
+  if (error instanceof Error && DETERMINISTIC_NAMES.has(error.name)) return true;
   return error instanceof Error && OUT_OF_MEMORY.test(`${error.name}: ${error.message}`);
 }
 

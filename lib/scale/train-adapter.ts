@@ -1,19 +1,13 @@
-// Adapter from a planned run to lib/train: one architecture, one seed, one learning rate, trained
-// into <runDir>/results/<key>/ (lib/train's own run directory layout, so its resume applies there).
-// lib/train is loaded lazily: sharding, planning and merging never load TensorFlow.js.
+// The default trainer of a shard: one planned run (one architecture, one seed, one learning rate)
+// trained by lib/train's runTraining into <runDir>/results/<key>/, which is lib/train's own run
+// directory layout (run.json, <arch>/history.json, checkpoint/, model/, tensorboard/), so its resume
+// and its configuration check apply per run. lib/train and the engine load lazily: planning,
+// sharding and merging never load TensorFlow.js.
 import * as path from "node:path";
 import { parseRunId, type RunParams } from "../config";
+import type { EngineDescription } from "../engine/types";
 import type { ArchHistory } from "../train/types";
 import type { RunMetrics, TrainOne } from "./execute";
-
-// The contract of lib/train and lib/engine from the team brief, typed here until those modules land.
-interface TrainApi {
-  runTraining(params: RunParams, opts: { engine: unknown }): Promise<unknown>;
-  loadRun(runDir: string): Promise<{ histories: ArchHistory[] }>;
-}
-interface EngineApi {
-  selectEngine(opts: { engine?: RunParams["engine"]; quiet?: boolean }): Promise<unknown>;
-}
 
 /** The numbers the merged table needs from one architecture's history. */
 export function summarizeHistory(history: ArchHistory): RunMetrics {
@@ -33,19 +27,23 @@ export function summarizeHistory(history: ArchHistory): RunMetrics {
   };
 }
 
-export function createLibTrainAdapter(): TrainOne {
-  let engine: unknown; // chosen once per process, reused by every run of the shard
+/** The RunParams lib/train gets for one planned run: the shard's local paths, the run's own values. */
+export function trainParamsFor(run: { key: string; arch: RunParams["archs"][number]; config: Record<string, unknown> }, opts: { runDir: string; params: RunParams }): RunParams {
+  const { arch: _arch, ...config } = run.config;
+  return { ...opts.params, ...(config as Partial<RunParams>), archs: [run.arch], runId: parseRunId(run.key), runsDir: path.join(opts.runDir, "results") };
+}
+
+export function createLibTrainAdapter(opts: { log?: (line: string) => void } = {}): TrainOne {
+  const log = opts.log ?? ((line: string) => console.log(line));
+  let engine: EngineDescription | undefined; // chosen once per process, reused by every run of the shard
   return async (run, { runDir, params }) => {
-    const trainModule = "../train";
-    const engineModule = "../engine";
-    const train = (await import(trainModule)) as TrainApi;
-    engine ??= await ((await import(engineModule)) as EngineApi).selectEngine({ engine: params.engine, quiet: true });
-    const { arch: _arch, ...config } = run.config;
-    const runParams: RunParams = { ...params, ...config, archs: [run.arch], runId: parseRunId(run.key), runsDir: path.join(runDir, "results") };
-    await train.runTraining(runParams, { engine });
-    const { histories } = await train.loadRun(path.join(runParams.runsDir, runParams.runId));
-    const history = histories.find((candidate) => candidate.arch === run.arch);
-    if (!history) throw new Error(`lib/train finished ${run.key} but wrote no history for ${run.arch}`);
+    const train = await import("../train");
+    engine ??= await (await import("../engine")).selectEngine({ engine: params.engine });
+    const runParams = trainParamsFor(run, { runDir, params });
+    const summary = await train.runTraining(runParams, { engine, onProgress: train.createCliProgress(), onMessage: log });
+    if (summary.aborted) throw new Error(`training of ${run.key} was interrupted; run the shard again to resume it`);
+    const history = summary.histories.find((candidate) => candidate.arch === run.arch);
+    if (!history || history.status !== "finished") throw new Error(`lib/train returned no finished history for ${run.key}`);
     return summarizeHistory(history);
   };
 }
