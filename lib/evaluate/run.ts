@@ -15,7 +15,10 @@ export interface RunManifestLike {
   runId?: string;
   createdAt?: string;
   params?: { archs?: string[]; profile?: string; epochs?: number; imageSize?: number; batchSize?: number; stepsPerEpoch?: number; seed?: number; [key: string]: unknown };
-  dataset?: { manifestPath?: string; sha256?: string; [key: string]: unknown };
+  /** Architectures ever requested under this run id. */
+  archs?: string[];
+  dataset?: { manifestPath?: string; sha256?: string; dataset?: string; source?: string; synthetic?: boolean; counts?: Record<string, Record<string, number>>; [key: string]: unknown };
+  git?: { commit: string | null; dirty: boolean | null };
   engine?: { engine?: string; backend?: string; device?: string; [key: string]: unknown };
   inventory?: Record<string, unknown>;
   [key: string]: unknown;
@@ -114,7 +117,7 @@ export async function loadRunResults(runDir: string): Promise<RunResults> {
   unfinished.sort((a, b) => compareArchs(a.arch, b.arch));
   failures.sort((a, b) => compareArchs(a.arch, b.arch) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const accounted = new Set<string>([...histories.map((h) => h.arch), ...failures.map((f) => f.arch)]);
-  const expected = manifest?.params?.archs ?? [];
+  const expected = manifest?.archs ?? manifest?.params?.archs ?? [];
   const missing = missingKeys ?? [...new Set(expected)].filter((arch) => !accounted.has(arch)).sort(compareArchs);
   return {
     runDir,
@@ -127,4 +130,12 @@ export async function loadRunResults(runDir: string): Promise<RunResults> {
     evaluations: await loadEvaluations(runDir),
     latency: await loadLatencyFiles(runDir),
   };
+}
+
+/** Optimizer steps per epoch of the run: STEPS_PER_EPOCH, else ⌈training images / batch size⌉; 1 when unknown. */
+export function stepsPerEpochOf(manifest: RunManifestLike | undefined): number {
+  const params = manifest?.params;
+  if (params?.stepsPerEpoch) return params.stepsPerEpoch;
+  const trainImages = Object.values(manifest?.dataset?.counts?.train ?? {}).reduce((sum, n) => sum + n, 0);
+  return trainImages > 0 && params?.batchSize ? Math.ceil(trainImages / params.batchSize) : 1;
 }
