@@ -6,6 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { mergeResults, runShardFromCli } from "../lib/scale";
+import { loadRun } from "../lib/train";
 
 test("a shard trains its run with lib/train into results/<key>/ and the merge reads it", async () => {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), "scale-train-"));
@@ -23,7 +24,7 @@ test("a shard trains its run with lib/train into results/<key>/ and the merge re
   const metrics = merged.completed[0].metrics;
   assert.equal(metrics.epochs, 1);
   assert.ok(typeof metrics.finalValidationAccuracy === "number" && metrics.finalValidationAccuracy >= 0 && metrics.finalValidationAccuracy <= 1);
-  const history = JSON.parse(await fs.readFile(path.join(runDir, "results", "mobilenet__seed-7__lr-0.001", "mobilenet", "history.json"), "utf8"));
+  const [history] = (await loadRun(path.join(runDir, merged.completed[0].resultDir))).histories;
   assert.equal(history.status, "finished");
   assert.equal(history.epochs[0].validationAccuracy, metrics.finalValidationAccuracy, "the result summarises lib/train's history");
   const runManifest = JSON.parse(await fs.readFile(path.join(runDir, "results", "mobilenet__seed-7__lr-0.001", "run.json"), "utf8"));

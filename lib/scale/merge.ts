@@ -17,6 +17,11 @@ export interface MergedRunIdentity {
   seed: number;
   learningRate: number;
   fingerprint: string;
+  /**
+   * `results/<key>` relative to the run directory. With the default trainer it is a lib/train run
+   * folder: loadRun(path.join(runDir, resultDir)), loadTrainedModel(…, arch).
+   */
+  resultDir: string;
 }
 
 export interface MergedResults {
@@ -32,7 +37,10 @@ export interface MergedResults {
 }
 
 function identityOf(run: PlannedRun): MergedRunIdentity {
-  return { index: run.index, key: run.key, arch: run.arch, seed: run.seed, learningRate: run.learningRate, fingerprint: run.fingerprint };
+  return {
+    index: run.index, key: run.key, arch: run.arch, seed: run.seed, learningRate: run.learningRate, fingerprint: run.fingerprint,
+    resultDir: `results/${run.key}`,
+  };
 }
 
 async function readOrReason<T extends { fingerprint: string }>(file: string, run: PlannedRun): Promise<T | string | undefined> {
