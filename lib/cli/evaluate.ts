@@ -1,12 +1,41 @@
-// Placeholder: replaced by the module that implements `showcase evaluate`.
-import type { Command } from "./command";
+// `npx showcase evaluate [--run-id ID] [--latency-only] [--force]`: notebook 03's work, headless.
+import { parseRunId, resolveParams } from "../config";
+import { type Command, parseFlags, rejectUnknownFlags, UsageError } from "./command";
 
 export const command: Command = {
   name: "evaluate",
-  summary: "not implemented yet",
-  usage: "showcase evaluate",
-  async run() {
-    console.error("showcase evaluate: not implemented yet");
-    return 1;
+  summary:
+    "evaluate a run: predictions on the validation split, classification time on this machine/engine, " +
+    "tables, summary and reports/Deeplearning-showcase_Tables.xlsx. --latency-only measures a machine that did not train " +
+    "(the run's models when present, else untrained ones of the same architectures); --force re-measures.",
+  usage: "showcase evaluate [--run-id ID] [--latency-only] [--force] [--workbook PATH]   (parameters from the environment: RUN_ID, ENGINE, ARCHS, …)",
+  async run(args) {
+    const { flags, positional } = parseFlags(args, ["latency-only", "force"]);
+    rejectUnknownFlags(flags, ["run-id", "latency-only", "force", "workbook"]);
+    if (positional.length) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
+    const env = { ...process.env };
+    if (flags.has("run-id")) env.RUN_ID = parseRunId(flags.get("run-id")!);
+    const params = resolveParams(env);
+    const latencyOnly = flags.has("latency-only");
+
+    const { selectEngine } = await import("../engine");
+    const { evaluateRun } = await import("../evaluate/pipeline");
+    const { writeReport, buildReport, frameText, classificationTimeTable, tableToFrame } = await import("../report");
+    const { mergeLatency } = await import("../evaluate/latency-file");
+
+    const engine = await selectEngine({ engine: params.engine });
+    const outcome = await evaluateRun(params, { engine, latencyOnly, force: flags.has("force") });
+    console.log(`latency (${outcome.models} models): ${outcome.latencyPath}`);
+    if (outcome.models === "untrained") console.log("note: no trained model of some architectures here — timed untrained models of the same graph (the cost of a forward pass does not depend on the weights)");
+    if (latencyOnly && outcome.evaluations.length === 0) {
+      console.log(`\n${frameText(tableToFrame(classificationTimeTable(mergeLatency([outcome.latency]))))}`);
+      return 0;
+    }
+    const report = latencyOnly ? await buildReport({ runDir: outcome.runDir }) : await writeReport({ runDir: outcome.runDir, workbookPath: flags.get("workbook") });
+    for (const frame of report.frames) console.log(`\n${frame.title}\n${frameText(frame)}`);
+    console.log(`\n${report.markdown}`);
+    if (report.workbookPath) console.log(`workbook: ${report.workbookPath}`);
+    // Missing and failed runs are listed above; they are the trainer's outcome, not an evaluation failure.
+    return 0;
   },
 };

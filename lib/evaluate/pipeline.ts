@@ -1,0 +1,158 @@
+// Notebook 03's work on a run: predictions on the validation split and the classification-time
+// benchmark on this machine and engine, each saved under the run as soon as it is done (so an
+// interrupted evaluation resumes, and other machines add their own latency files).
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import type { RunParams } from "../config";
+import { decodeOne, evalBatches, loadManifest } from "../data";
+import type { DatasetManifest } from "../data/types";
+import type { EngineDescription } from "../engine/types";
+import { fileExists, readJson } from "../io/atomic";
+import { buildTransferModel, disposeTransferModel, getArchSpec, preprocessInput } from "../models";
+import { collectInventory, machineSlug } from "../system";
+import { datasetFor, loadTrainedModel, runDirFor } from "../train";
+import type { ArchHistory } from "../train/types";
+import { type ArchLatency, type LatencyBudget, measureModelLatency } from "./latency";
+import { LATENCY_SCHEMA, type LatencyFile, latencyFileName, saveLatencyFile } from "./latency-file";
+import { type Evaluation, evaluationPath, predictSplit, saveEvaluation } from "./predict";
+import { loadRunResults, type RunManifestLike } from "./run";
+
+export interface EvaluateOptions {
+  engine: EngineDescription;
+  /** Only the latency benchmark (a machine that did not train). */
+  latencyOnly?: boolean;
+  /** Redo evaluations and latency measurements that already exist for this machine/engine. */
+  force?: boolean;
+  batchSizes?: number[];
+  budget?: Partial<LatencyBudget>;
+  batchBudget?: Partial<LatencyBudget>;
+  log?: (line: string) => void;
+}
+
+export interface EvaluateOutcome {
+  runDir: string;
+  /** "trained": the run's saved models; "untrained": built from the registry because no trained model exists here. */
+  models: "trained" | "untrained";
+  evaluations: Evaluation[];
+  latencyPath: string;
+  latency: LatencyFile;
+}
+
+/** The dataset the run was trained on: its manifest where it is, else prepared with the run's split parameters. */
+async function datasetOfRun(params: RunParams, manifest: RunManifestLike | undefined, log: (line: string) => void): Promise<{ manifest: DatasetManifest; manifestPath: string }> {
+  const recorded = manifest?.dataset?.manifestPath;
+  if (recorded && (await fileExists(recorded))) return { manifest: await loadManifest(recorded), manifestPath: recorded };
+  const runParams = (manifest?.params ?? {}) as Partial<RunParams>;
+  const dataParams: RunParams = {
+    ...params,
+    seed: runParams.seed ?? params.seed,
+    trainPerClass: runParams.trainPerClass ?? params.trainPerClass,
+    validationPerClass: runParams.validationPerClass ?? params.validationPerClass,
+    testPerClass: runParams.testPerClass ?? params.testPerClass,
+    syntheticPerClass: runParams.syntheticPerClass ?? params.syntheticPerClass,
+  };
+  if (recorded) log(`dataset manifest ${recorded} is not on this machine: preparing the dataset with the run's parameters`);
+  return datasetFor(dataParams, { onMessage: log });
+}
+
+const preprocessFor = (arch: string) => {
+  const mode = getArchSpec(arch).preprocess;
+  return (x: tf.Tensor4D) => preprocessInput(x, mode);
+};
+
+export async function evaluateRun(params: RunParams, opts: EvaluateOptions): Promise<EvaluateOutcome> {
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const runDir = runDirFor(params);
+  const hasRun = await fileExists(path.join(runDir, "run.json"));
+  if (!hasRun && !opts.latencyOnly) {
+    throw new Error(`no run at ${runDir}: train first (notebook 02 or \`npx showcase train\`), choose a run with RUN_ID / --run-id, or measure latency only with --latency-only`);
+  }
+  const results = hasRun ? await loadRunResults(runDir) : undefined;
+  const histories: ArchHistory[] = results?.histories ?? [];
+  const { manifest: dataset, manifestPath } = await datasetOfRun(params, results?.manifest, log);
+  const cacheDir = path.join(path.dirname(manifestPath), "cache"); // the decode cache training filled
+
+  const evaluations: Evaluation[] = [];
+  if (!opts.latencyOnly) {
+    for (const history of histories) {
+      const target = evaluationPath({ runDir, arch: history.arch });
+      if (!opts.force && (await fileExists(target))) {
+        evaluations.push(await readJson<Evaluation>(target));
+        log(`${history.arch}: evaluation exists, kept (${target})`);
+        continue;
+      }
+      const model = await loadTrainedModel(runDir, history.arch);
+      try {
+        const evaluation = await predictSplit({
+          arch: history.arch,
+          displayName: history.displayName,
+          model,
+          batches: evalBatches({ manifest: dataset, split: "validation", imageSize: history.inputSize, batchSize: params.batchSize, cacheDir }),
+          preprocess: preprocessFor(history.arch),
+          classes: dataset.classes,
+        });
+        await saveEvaluation({ runDir, evaluation });
+        evaluations.push(evaluation);
+        log(`${history.arch}: accuracy ${(100 * evaluation.accuracy).toFixed(1)} % on ${evaluation.images} validation images, log loss ${evaluation.logLoss.toFixed(4)}`);
+      } finally {
+        model.dispose();
+      }
+    }
+  }
+
+  // Latency: trained models when this machine has them, else untrained ones of the same graph
+  // (the cost of a forward pass does not depend on the weights' values).
+  const inventory = await collectInventory({ engine: opts.engine });
+  const machine = machineSlug(inventory);
+  const latencyPath = path.join(runDir, latencyFileName({ machine, engine: opts.engine.engine }));
+  const previous = !opts.force && (await fileExists(latencyPath)) ? await readJson<LatencyFile>(latencyPath) : undefined;
+  const archs = histories.length > 0 ? histories.map((h) => ({ arch: h.arch as string, displayName: h.displayName, inputSize: h.inputSize })) : params.archs.map((arch) => ({ arch: arch as string, displayName: getArchSpec(arch).displayName, inputSize: params.imageSize }));
+  const imagePath = dataset.splits.validation[0]?.path ?? dataset.splits.train[0]?.path;
+  if (!imagePath) throw new Error(`dataset ${dataset.dataset} has no images to time predictions on — prepare it first (notebook 01 or \`npx showcase data\`)`);
+  let models: LatencyFile["models"] = "trained";
+  const measured: ArchLatency[] = previous ? [...previous.archs] : [];
+  for (const { arch, displayName, inputSize } of archs) {
+    if (measured.some((m) => m.arch === arch && m.inputSize === inputSize)) {
+      log(`${arch}: latency on ${machine} (${opts.engine.engine}) exists, kept`);
+      continue;
+    }
+    const trainedHere = hasRun && (await fileExists(path.join(runDir, arch, "model", "model.json")));
+    let model: tf.LayersModel;
+    let dispose: () => void;
+    if (trainedHere) {
+      model = await loadTrainedModel(runDir, arch);
+      dispose = () => model.dispose();
+    } else {
+      models = "untrained";
+      const transfer = await buildTransferModel(arch, { inputSize, classes: dataset.classes.length, weights: "none", weightsDir: params.weightsDir });
+      model = transfer.model;
+      dispose = () => disposeTransferModel(transfer);
+    }
+    try {
+      const latency = await measureModelLatency({ arch, displayName, model, inputSize, preprocess: preprocessFor(arch), decode: decodeOne, imagePath, batchSizes: opts.batchSizes, budget: opts.budget, batchBudget: opts.batchBudget });
+      measured.push(latency);
+      log(`${arch}: p50 ${latency.modelOnly.p50Ms.toFixed(2)} ms model only, ${latency.endToEnd.p50Ms.toFixed(2)} ms end to end, first call ${latency.modelOnly.firstCallMs.toFixed(0)} ms (${trainedHere ? "trained" : "untrained"} model)`);
+    } finally {
+      dispose();
+    }
+    // Saved after every architecture: an interrupted benchmark keeps what it measured.
+    await saveLatencyFile({ runDir, file: latencyFileOf({ previous, machine, engine: opts.engine, inventory, runId: params.runId, models, imageSize: params.imageSize, archs: measured }) });
+  }
+  const latency = latencyFileOf({ previous, machine, engine: opts.engine, inventory, runId: params.runId, models, imageSize: params.imageSize, archs: measured });
+  if (!previous || measured.length !== previous.archs.length) await saveLatencyFile({ runDir, file: latency });
+  return { runDir, models, evaluations, latencyPath, latency };
+}
+
+function latencyFileOf(opts: { previous?: LatencyFile; machine: string; engine: EngineDescription; inventory: object; runId: string; models: LatencyFile["models"]; imageSize: number; archs: ArchLatency[] }): LatencyFile {
+  return {
+    schema: LATENCY_SCHEMA,
+    runId: opts.runId,
+    machine: opts.machine,
+    engine: opts.engine,
+    inventory: { ...opts.inventory },
+    models: opts.previous?.models === "untrained" ? "untrained" : opts.models,
+    imageSize: opts.imageSize,
+    createdAt: new Date().toISOString(),
+    archs: opts.archs,
+  };
+}
