@@ -182,10 +182,66 @@ function warp(images: tf.Tensor4D, rows: number[][], config: AugmentConfig): tf.
 const isIdentity = (row: number[]) => row.every((value, i) => Math.abs(value - [1, 0, 0, 0, 1, 0, 0, 0][i]) < 1e-12);
 
 /**
- * Augments a batch of float32 0–255 RGB images (NHWC). Returns a new tensor; the input is kept.
- * Same (config, seed, batch shape) → same output.
+ * The same warp and channel shift as augmentBatchWithOps, computed in plain JS on NHWC pixel data
+ * (same sampling rules as the Transform kernels). On CPU engines this is several times faster than
+ * the cpu/wasm Transform kernels, and it is what keeps the input pipeline ahead of training there.
  */
-export function augmentBatch(images: tf.Tensor4D, opts: { config: AugmentConfig; seed: number }): tf.Tensor4D {
+export function augmentPixels(data: ArrayLike<number>, shape: [number, number, number, number], opts: { config: AugmentConfig; seed: number }): Float32Array {
+  const [n, height, width, channels] = shape;
+  const { fillMode, cval } = opts.config;
+  const transforms = drawTransforms({ config: opts.config, seed: opts.seed, count: n, width, height });
+  const out = new Float32Array(n * height * width * channels);
+  const imageSize = height * width * channels;
+  const rowStride = width * channels;
+  const read = (base: number, y: number, x: number, c: number) => (y >= 0 && y < height && x >= 0 && x < width ? data[base + y * rowStride + x * channels + c] : cval);
+  for (let b = 0; b < n; b++) {
+    const t = transformRow(transforms[b], width, height);
+    const base = b * imageSize;
+    if (isIdentity(t)) {
+      for (let i = 0; i < imageSize; i++) out[base + i] = data[base + i];
+    } else {
+      let o = base;
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          const inX = mapCoordinate(t[0] * x + t[1] * y + t[2], width, fillMode);
+          const inY = mapCoordinate(t[3] * x + t[4] * y + t[5], height, fillMode);
+          const x0 = Math.floor(inX);
+          const y0 = Math.floor(inY);
+          const fx = inX - x0;
+          const fy = inY - y0;
+          const inside = x0 >= 0 && y0 >= 0 && x0 + 1 < width && y0 + 1 < height;
+          for (let c = 0; c < channels; c++, o++) {
+            let top: number;
+            let bottom: number;
+            if (inside) {
+              const i = base + y0 * rowStride + x0 * channels + c;
+              top = (1 - fx) * data[i] + fx * data[i + channels];
+              bottom = (1 - fx) * data[i + rowStride] + fx * data[i + rowStride + channels];
+            } else {
+              top = (1 - fx) * read(base, y0, x0, c) + fx * read(base, y0, x0 + 1, c);
+              bottom = (1 - fx) * read(base, y0 + 1, x0, c) + fx * read(base, y0 + 1, x0 + 1, c);
+            }
+            out[o] = (1 - fy) * top + fy * bottom;
+          }
+        }
+      }
+    }
+    const shift = transforms[b].channelShift;
+    if (opts.config.channelShiftRange && shift !== 0) {
+      let low = Infinity;
+      let high = -Infinity;
+      for (let i = base; i < base + imageSize; i++) {
+        if (out[i] < low) low = out[i];
+        if (out[i] > high) high = out[i];
+      }
+      for (let i = base; i < base + imageSize; i++) out[i] = Math.min(Math.max(out[i] + shift, low), high);
+    }
+  }
+  return out;
+}
+
+/** The tensor-op path: one tf.image.transform for the batch (gathers where no kernel exists). */
+export function augmentBatchWithOps(images: tf.Tensor4D, opts: { config: AugmentConfig; seed: number }): tf.Tensor4D {
   const [n, height, width] = images.shape;
   const transforms = drawTransforms({ config: opts.config, seed: opts.seed, count: n, width, height });
   const rows = transforms.map((t) => transformRow(t, width, height));
@@ -201,4 +257,19 @@ export function augmentBatch(images: tf.Tensor4D, opts: { config: AugmentConfig;
     }
     return out;
   });
+}
+
+/** Backends whose tensors live in host memory: there the JS path is the fast one. */
+export function prefersHostAugmentation(): boolean {
+  return ["cpu", "wasm", "tensorflow"].includes(tf.getBackend());
+}
+
+/**
+ * Augments a batch of float32 0–255 RGB images (NHWC). Returns a new tensor; the input is kept.
+ * Same (config, seed, batch shape) → same output, on every backend (host and op paths agree to
+ * float rounding).
+ */
+export function augmentBatch(images: tf.Tensor4D, opts: { config: AugmentConfig; seed: number }): tf.Tensor4D {
+  if (!prefersHostAugmentation()) return augmentBatchWithOps(images, opts);
+  return tf.tensor4d(augmentPixels(images.dataSync(), images.shape, opts), images.shape);
 }

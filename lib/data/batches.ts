@@ -2,7 +2,7 @@
 // Decoding of the next batch overlaps the consumer's work on the current one; tensors are created
 // only when a batch is handed out, and the consumer disposes xs and ys.
 import * as tf from "@tensorflow/tfjs";
-import { augmentBatch } from "./augment";
+import { augmentBatch, augmentPixels, prefersHostAugmentation } from "./augment";
 import { decodeResized } from "./decode";
 import { createRng, deriveSeed, shuffled } from "./prng";
 import type { AugmentConfig, DatasetManifest, ImageRecord, SplitName } from "./types";
@@ -55,16 +55,20 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-function toTensors(pixels: Uint8Array[], records: ImageRecord[], size: number, classCount: number): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
-  const joined = new Uint8Array(pixels.length * size * size * 3);
+function toTensors(pixels: Uint8Array[], records: ImageRecord[], size: number, classCount: number, augment?: AugmentHook): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
+  const shape: [number, number, number, number] = [pixels.length, size, size, 3];
+  const joined = new Float32Array(pixels.length * size * size * 3);
   pixels.forEach((image, i) => joined.set(image, i * image.length));
   return tf.tidy(() => ({
-    xs: tf.tensor4d(joined, [pixels.length, size, size, 3], "int32").toFloat() as tf.Tensor4D,
+    // host backends augment the pixels before upload; others upload first and use tensor ops
+    xs: !augment ? tf.tensor4d(joined, shape) : prefersHostAugmentation() ? tf.tensor4d(augmentPixels(joined, shape, augment), shape) : augmentBatch(tf.tensor4d(joined, shape), augment),
     ys: tf.oneHot(tf.tensor1d(records.map((record) => record.labelIndex), "int32"), classCount).toFloat() as tf.Tensor2D,
   }));
 }
 
-async function* batchesOf(groups: ImageRecord[][], opts: { size: number; classCount: number; cacheDir?: string; augment?: (xs: tf.Tensor4D, index: number) => tf.Tensor4D }): AsyncGenerator<Batch> {
+type AugmentHook = { config: AugmentConfig; seed: number };
+
+async function* batchesOf(groups: ImageRecord[][], opts: { size: number; classCount: number; cacheDir?: string; augment?: (index: number) => AugmentHook }): AsyncGenerator<Batch> {
   const decode = (group: ImageRecord[]) => decodeResized(group, { size: opts.size, cacheDir: opts.cacheDir });
   let pending = groups.length ? decode(groups[0]) : undefined;
   for (let i = 0; i < groups.length; i++) {
@@ -72,14 +76,8 @@ async function* batchesOf(groups: ImageRecord[][], opts: { size: number; classCo
     // prefetch: the next batch decodes on the thread pool while this one is used
     pending = i + 1 < groups.length ? decode(groups[i + 1]) : undefined;
     pending?.catch(() => undefined); // surfaced when awaited; avoids an unhandled rejection if the consumer stops early
-    const { xs, ys } = toTensors(pixels, groups[i], opts.size, opts.classCount);
-    if (!opts.augment) {
-      yield { xs, ys, records: groups[i] };
-      continue;
-    }
-    const augmented = opts.augment(xs, i);
-    xs.dispose();
-    yield { xs: augmented, ys, records: groups[i] };
+    const { xs, ys } = toTensors(pixels, groups[i], opts.size, opts.classCount, opts.augment?.(i));
+    yield { xs, ys, records: groups[i] };
   }
 }
 
@@ -90,7 +88,7 @@ export function trainBatches(opts: TrainBatchOptions): AsyncIterable<Batch> {
     size: opts.imageSize,
     classCount: opts.manifest.classes.length,
     cacheDir: opts.cacheDir,
-    augment: config ? (xs, index) => augmentBatch(xs, { config, seed: deriveSeed(opts.seed, opts.epoch, index, 2) }) : undefined,
+    augment: config ? (index) => ({ config, seed: deriveSeed(opts.seed, opts.epoch, index, 2) }) : undefined,
   });
 }
 

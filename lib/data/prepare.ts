@@ -47,7 +47,7 @@ export async function prepareDataset(params: PrepareParams, opts: PrepareOptions
   const source = await acquire(params, opts);
   const { valid, rejected: undecodable } = await validateImages(source.images, { onProgress: opts.onProgress });
   const { valid: unique, rejected: duplicates } = removeDuplicates(valid);
-  const { splits, warnings } = splitBalanced({ images: unique, classes: source.classes, seed: params.seed, ...params });
+  const { splits, warnings } = splitBalanced({ ...params, images: unique, classes: source.classes });
   const toRecord = (image: (typeof unique)[number]): ImageRecord => ({
     path: image.path,
     label: image.label,
