@@ -12,4 +12,4 @@ export {
   type TrainOne, type TrainContext, type RunMetrics, type RunResultRecord, type RunErrorRecord, type ShardReport,
 } from "./execute";
 export { mergeResults, writeMergedResults, formatMergeSummary, MERGED_FILE, MERGED_SCHEMA, type MergedResults } from "./merge";
-export { createLibTrainAdapter, summarizeHistory } from "./train-adapter";
+export { createLibTrainAdapter, summarizeHistory, trainParamsFor } from "./train-adapter";
