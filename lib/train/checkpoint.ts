@@ -83,6 +83,10 @@ export interface CheckpointState {
   configFingerprint: string;
   /** Epochs at which earlier sessions resumed. */
   resumedAtEpochs: number[];
+  /** Seconds spent outside epochs so far (model builds of every session, validation features). */
+  spentSeconds?: { build: number; calibration: number; validationFeatures: number };
+  /** Batch-norm calibration of a randomly initialised base (lib/train/calibrate), if it was done. */
+  calibration?: { images: number; layers: number } | null;
   savedAt: string;
 }
 

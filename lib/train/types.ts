@@ -64,6 +64,14 @@ export interface ArchHistoryProvenance {
   validationImages: number;
   /** Where the trained model is saved, relative to the run directory. */
   modelDir: string;
+  /** Frozen mode: seconds spent once per session extracting validation features (in totalSeconds). */
+  validationFeatureSeconds: number;
+  /** Seconds spent calibrating batch-norm statistics (WEIGHTS=none only; in totalSeconds). */
+  calibrationSeconds: number;
+  /** Random weights: BN moving statistics set from this many training images before training. */
+  batchNormCalibration: { images: number; layers: number } | null;
+  /** Images per gradient computation (smaller than batchSize when a batch is split). */
+  microBatchSize: number;
 }
 
 /** What identifies a dataset's content independently of where it lies and when it was prepared. */
