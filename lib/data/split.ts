@@ -1,5 +1,5 @@
-// The seeded, class-balanced split. Per class: images a source already placed in a split folder go
-// there first; the rest are shuffled with the seed and dealt out train → validation → test.
+// The seeded, class-balanced split. Per class: a split the source has a folder for (Keras layout)
+// draws from that folder; the rest are shuffled with the seed and dealt out train → validation → test.
 import { createRng, deriveSeed, shuffled } from "./prng";
 import type { SplitName } from "./types";
 import type { ValidImage } from "./validate";
@@ -32,14 +32,16 @@ export function splitBalanced(opts: { images: readonly ValidImage[]; classes: re
     let spare = pool(undefined, 99);
     SPLIT_NAMES.forEach((split, splitIndex) => {
       const own = pool(split, splitIndex);
-      const taken = own.slice(0, requested[split]);
-      const missing = requested[split] - taken.length;
-      if (missing > 0) {
-        taken.push(...spare.slice(0, missing));
-        spare = spare.slice(missing);
+      let taken: ValidImage[];
+      if (own.length > 0) {
+        // a split the source has a folder for is taken from that folder only (never topped up)
+        taken = own.slice(0, requested[split]);
+        // unused images of a folder (e.g. train/ beyond 1000) can serve a split without a folder
+        spare.push(...own.slice(requested[split]));
+      } else {
+        taken = spare.slice(0, requested[split]);
+        spare = spare.slice(requested[split]);
       }
-      // unused images of a folder split (e.g. train/ beyond 1000) can serve later splits
-      spare.push(...own.slice(requested[split]));
       if (taken.length < requested[split]) warnings.push(`${split}: only ${taken.length} ${label} images (asked for ${requested[split]})`);
       splits[split].push(...taken.sort(byPath));
     });
