@@ -97,3 +97,22 @@ test("depthwise conv gradients match cpu for 3x3/5x5, strides 1, 2, same/valid, 
   }
   await compare("dw 3x3 multiplier 2", (x, w) => tf.depthwiseConv2d(x, w, 2, "same"), [2, 9, 9, 4], [3, 3, 4, 2]);
 });
+
+test("wasm Slice, Identity and Cast replacements give the cpu results", async () => {
+  registerWasmTrainingKernels();
+  const x = random(2 * 5 * 6 * 3, 5);
+  const cases: Array<[number[], number[]]> = [[[0, 1, 1, 0], [2, 3, 4, 3]], [[1, 0, 0, 0], [1, 5, 6, 3]], [[0, 0, 2, 1], [2, 5, 3, 2]], [[0, 4, 0, 0], [-1, 1, -1, -1]]];
+  for (const [begin, size] of cases) {
+    const results: Float32Array[] = [];
+    for (const backend of ["cpu", "wasm"]) {
+      await tf.setBackend(backend);
+      results.push(tf.tidy(() => tf.slice(tf.cast(tf.clone(tf.tensor4d(x, [2, 5, 6, 3])), "float32"), begin, size).dataSync() as Float32Array));
+    }
+    assert.deepEqual(results[1], results[0], `slice ${begin} ${size}`);
+  }
+  await tf.setBackend("wasm");
+  const ints = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3], "int32");
+  assert.deepEqual(Array.from(tf.slice(ints, [0, 1], [2, 2]).dataSync()), [2, 3, 5, 6]);
+  assert.deepEqual(Array.from(tf.cast(ints, "float32").dataSync()), [1, 2, 3, 4, 5, 6]);
+  tf.dispose(ints);
+});

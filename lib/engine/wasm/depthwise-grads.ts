@@ -2,7 +2,7 @@
 // (the work is O(batch·outH·outW·C·kh·kw), a few percent of a MobileNet step), any stride,
 // padding, dilation and channel multiplier.
 import * as tf from "@tensorflow/tfjs";
-import { asWasmBackend, heapView } from "./heap";
+import { asWasmBackend, heapView, runWasmKernel } from "./heap";
 
 type TensorInfo = tf.TensorInfo;
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
@@ -42,6 +42,26 @@ function forEachTap(
   }
 }
 
+/** Stride 1: dx is the depthwise conv (XNNPACK) of dy with the spatially flipped filter. */
+function inputGradByFlippedConv(backend: ReturnType<typeof asWasmBackend>, dy: TensorInfo, filter: TensorInfo, info: ReturnType<typeof depthwiseInfo>): TensorInfo {
+  const { filterHeight: KH, filterWidth: KW, inChannels: C, inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = info;
+  const flipped = backend.makeOutput(filter.shape, "float32");
+  const w = heapView(backend, filter);
+  const f = heapView(backend, flipped);
+  for (let kh = 0; kh < KH; kh++) {
+    for (let kw = 0; kw < KW; kw++) {
+      f.set(w.subarray((kh * KW + kw) * C, (kh * KW + kw + 1) * C), ((KH - 1 - kh) * KW + (KW - 1 - kw)) * C);
+    }
+  }
+  const top = KH - 1 - info.padInfo.top;
+  const left = KW - 1 - info.padInfo.left;
+  const out = runWasmKernel(backend, "DepthwiseConv2dNative", { x: dy, filter: flipped }, {
+    strides: [1, 1], pad: [[0, 0], [top, H - OH + KH - 1 - top], [left, W - OW + KW - 1 - left], [0, 0]], dilations: [1, 1], dataFormat: "NHWC",
+  });
+  backend.disposeData(flipped.dataId);
+  return out;
+}
+
 export function depthwiseBackpropFilter(args: KernelArgs): TensorInfo {
   const backend = asWasmBackend(args.backend);
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
@@ -54,9 +74,7 @@ export function depthwiseBackpropFilter(args: KernelArgs): TensorInfo {
   const xs = heapView(backend, x);
   const dys = heapView(backend, dy);
   if (mult === 1) {
-    forEachTap(info, (xo, dyo, to) => {
-      for (let c = 0; c < C; c++) acc[to + c] += xs[xo + c] * dys[dyo + c];
-    });
+    filterGradRows(xs, dys, acc, info);
   } else {
     forEachTap(info, (xo, dyo, to) => {
       for (let c = 0; c < C; c++) {
@@ -70,6 +88,39 @@ export function depthwiseBackpropFilter(args: KernelArgs): TensorInfo {
   return out;
 }
 
+/** Filter gradient, multiplier 1: per (image row, tap) the x and dy spans are walked with running offsets. */
+function filterGradRows(xs: Float32Array, dys: Float32Array, acc: Float64Array, info: ReturnType<typeof depthwiseInfo>): void {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+  const tapAcc = new Float64Array(C);
+  for (let kh = 0; kh < KH; kh++) {
+    for (let kw = 0; kw < KW; kw++) {
+      const offW = kw * dw - pl;
+      let owLo = 0;
+      while (owLo < OW && owLo * sw + offW < 0) owLo++;
+      let owHi = OW;
+      while (owHi > owLo && (owHi - 1) * sw + offW >= W) owHi--;
+      tapAcc.fill(0);
+      for (let n = 0; n < N; n++) {
+        for (let oh = 0; oh < OH; oh++) {
+          const ih = oh * sh + kh * dh - pt;
+          if (ih < 0 || ih >= H) continue;
+          let xo = ((n * H + ih) * W + owLo * sw + offW) * C;
+          let dyo = ((n * OH + oh) * OW + owLo) * C;
+          const xStep = sw * C;
+          for (let ow = owLo; ow < owHi; ow++, xo += xStep, dyo += C) {
+            for (let c = 0; c < C; c++) tapAcc[c] += xs[xo + c] * dys[dyo + c];
+          }
+        }
+      }
+      const to = (kh * KW + kw) * C;
+      for (let c = 0; c < C; c++) acc[to + c] = tapAcc[c];
+    }
+  }
+}
+
 export function depthwiseBackpropInput(args: KernelArgs): TensorInfo {
   const backend = asWasmBackend(args.backend);
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
@@ -78,6 +129,9 @@ export function depthwiseBackpropInput(args: KernelArgs): TensorInfo {
   const info = depthwiseInfo(inputShape, filter.shape, attrs);
   const C = info.inChannels;
   const mult = filter.shape[3];
+  if (mult === 1 && info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1) {
+    return inputGradByFlippedConv(backend, dy, filter, info);
+  }
   const out = backend.makeOutput(inputShape, "float32");
   const dx = heapView(backend, out);
   dx.fill(0);

@@ -3,6 +3,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { conv2DBackpropFilter, conv2DBackpropInput } from "./conv-grads";
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from "./depthwise-grads";
+import { registerFastGradients } from "./fast-grads";
+import { registerFastSlice } from "./slice";
 
 // export { foldBatchNormForInference } from "./fold-bn";
 // export { trainStepMicroBatched } from "./micro-batch";
@@ -13,7 +15,22 @@ const KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.KernelFunc }> 
   { kernelName: "Conv2DBackpropInput", kernelFunc: conv2DBackpropInput as unknown as tf.KernelFunc },
   { kernelName: "DepthwiseConv2dNativeBackpropFilter", kernelFunc: depthwiseBackpropFilter as unknown as tf.KernelFunc },
   { kernelName: "DepthwiseConv2dNativeBackpropInput", kernelFunc: depthwiseBackpropInput as unknown as tf.KernelFunc },
+  { kernelName: "Identity", kernelFunc: shareInput as unknown as tf.KernelFunc },
 ];
+
+/** Identity and same-dtype Cast share the input's memory (as on the cpu backend) instead of copying it. */
+function shareInput(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo {
+  const x = Object.values(args.inputs)[0] as tf.TensorInfo;
+  (args.backend as { incRef(dataId: object): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+let originalCast: tf.KernelConfig | undefined;
+function castSharingSameDtype(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo | tf.TensorInfo[] {
+  const x = args.inputs.x as tf.TensorInfo;
+  if (args.attrs?.dtype === x.dtype) return shareInput(args);
+  return originalCast!.kernelFunc(args as Parameters<tf.KernelFunc>[0]);
+}
 
 /**
  * Registers the training kernels for the "wasm" backend (idempotent) and returns their names.
@@ -26,5 +43,12 @@ export function registerWasmTrainingKernels(): string[] {
     if (existing) tf.unregisterKernel(kernelName, "wasm");
     tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc });
   }
-  return KERNELS.map((k) => k.kernelName);
+  const cast = tf.getKernel("Cast", "wasm");
+  if (cast && cast.kernelFunc !== (castSharingSameDtype as unknown as tf.KernelFunc)) {
+    originalCast = cast;
+    tf.unregisterKernel("Cast", "wasm");
+    tf.registerKernel({ ...cast, kernelFunc: castSharingSameDtype as unknown as tf.KernelFunc });
+  }
+  registerFastSlice();
+  return [...KERNELS.map((k) => k.kernelName), "Cast", "Slice", ...registerFastGradients()];
 }
