@@ -53,7 +53,7 @@ test("failing report: red banner naming notebook, cell and error; not-run notebo
   const html = renderReportHtml({ entries: entries(), plotlySource: () => FAKE_PLOTLY, parameters: { PROFILE: "quick", EPOCHS: "1" } });
   assert.match(html, /<div class="banner fail"><strong>2 of 3 notebooks failed<\/strong> \(1 passed\)/);
   assert.match(html, /02-train\.ipynb<\/a> <a href="#nb2-cell1">cell 2 \(code cell 1\)<\/a>: <code>RangeError: bad value 42<\/code>/);
-  assert.match(html, /03-evaluate\.ipynb<\/a>: not run — not run: 02-train\.ipynb failed/);
+  assert.match(html, /03-evaluate\.ipynb<\/a>: not run: 02-train\.ipynb failed<\/li>/);
   assert.ok(html.includes('id="nb2-cell1"'), "the banner's link target exists");
   assert.match(html, /<code>EPOCHS=1<\/code>/);
   assert.match(html, /class="cell code status-not-run"[^>]*><div class="input"><div class="prompt">\[ \]<span class="cell-note">not run/);

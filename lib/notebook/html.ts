@@ -213,7 +213,7 @@ function renderBanner(entries: ReportEntry[]): string {
   }
   const lines = failed.map((entry) => {
     const index = entries.indexOf(entry);
-    if (entry.status === "not-run") return `<li><a href="#nb${index + 1}">${escapeHtml(entry.name)}</a>: not run${entry.note ? ` — ${escapeHtml(entry.note)}` : ""}</li>`;
+    if (entry.status === "not-run") return `<li><a href="#nb${index + 1}">${escapeHtml(entry.name)}</a>: ${escapeHtml(entry.note ?? "not run")}</li>`;
     const failure = entry.failure;
     const where = failure?.cellIndex !== undefined
       ? ` <a href="#nb${index + 1}-cell${failure.cellIndex}">cell ${failure.cellIndex + 1}${failure.codeCellNumber ? ` (code cell ${failure.codeCellNumber})` : ""}</a>`
@@ -269,7 +269,7 @@ function slug(text: string): string {
 
 function highlightCss(): string {
   try {
-    return readFileSync(require.resolve("highlight.js/styles/github.min.css"), "utf8");
+    return readFileSync(require.resolve("highlight.js/styles/github.min.css"), "utf8").replace(/\/\*[\s\S]*?\*\//g, "");
   } catch {
     return "";
   }
