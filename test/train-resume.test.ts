@@ -1,0 +1,78 @@
+// Resume after a forced kill: a child process trains two architectures, is killed with SIGKILL in
+// the middle of the second architecture's second epoch, and a restart with the same RUN_ID skips
+// the finished architecture and continues from the last completed epoch checkpoint.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { promises as fs } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { createInterface } from "node:readline";
+import { resolveParams } from "../lib/config";
+import { selectEngine } from "../lib/engine";
+import { isContinuous, loadRun, runTraining, type TrainProgress } from "../lib/train";
+
+const EPOCHS = 3;
+
+test("a run killed with SIGKILL mid-epoch resumes from the last completed epoch and ends with exactly EPOCHS epochs", async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "showcase-resume-"));
+  try {
+    const env: Record<string, string> = {
+      ARCHS: "mobilenet,mobilenet_v2",
+      EPOCHS: String(EPOCHS),
+      IMAGE_SIZE: "32",
+      BATCH_SIZE: "8",
+      TRAIN_PER_CLASS: "8",
+      VALIDATION_PER_CLASS: "4",
+      SYNTHETIC_PER_CLASS: "12",
+      ENGINE: "wasm",
+      RUN_ID: "killed",
+      PREPARED_DIR: path.join(dir, "prepared"),
+      RUNS_DIR: path.join(dir, "runs"),
+    };
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "train-resume-child.ts")], {
+      env: { ...process.env, ...env, HOLD_AT_EPOCH: "mobilenet_v2:2" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    const seen: TrainProgress[] = [];
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+    for await (const line of createInterface({ input: child.stdout })) {
+      const progress = JSON.parse(line) as TrainProgress;
+      seen.push(progress);
+      if (progress.phase === "train" && progress.arch === "mobilenet_v2" && progress.epoch === 2) {
+        child.kill("SIGKILL");
+        break;
+      }
+    }
+    const { signal } = await exited;
+    assert.equal(signal, "SIGKILL", `the child was killed, not finished (stderr: ${stderr.slice(-500)})`);
+    assert.ok(seen.some((p) => p.arch === "mobilenet" && p.phase === "done"), "the first architecture finished before the kill");
+
+    const runDir = path.join(dir, "runs", "killed");
+    const state = JSON.parse(await fs.readFile(path.join(runDir, "mobilenet_v2", "checkpoint", "state.json"), "utf8"));
+    assert.equal(state.epoch, 1, "the checkpoint holds the last completed epoch");
+    const partial = JSON.parse(await fs.readFile(path.join(runDir, "mobilenet_v2", "history.json"), "utf8"));
+    assert.equal(partial.status, "running");
+
+    const engine = await selectEngine({ engine: "wasm", quiet: true });
+    const resumed = await runTraining(resolveParams(env), { engine });
+    assert.deepEqual(resumed.skipped, ["mobilenet"]);
+    assert.deepEqual(resumed.resumed, ["mobilenet_v2"]);
+
+    const { histories } = await loadRun(runDir);
+    for (const history of histories) {
+      assert.equal(history.status, "finished");
+      assert.deepEqual(history.epochs.map((e) => e.epoch), [1, 2, 3], `${history.arch}: exactly EPOCHS continuous epochs`);
+      assert.ok(isContinuous(history.epochs));
+    }
+    const v2 = histories.find((h) => h.arch === "mobilenet_v2")!;
+    assert.deepEqual(v2.provenance?.resumedAtEpochs, [2]);
+    assert.deepEqual(v2.epochs[0], partial.epochs[0], "epoch 1 is kept as it was recorded before the kill");
+    const leftovers = (await fs.readdir(path.join(runDir, "mobilenet_v2"))).filter((name) => name.endsWith(".tmp") || name === "checkpoint");
+    assert.deepEqual(leftovers, []);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
