@@ -15,6 +15,7 @@ import type { ArchHistory } from "../train/types";
 import { type ArchLatency, type LatencyBudget, measureModelLatency } from "./latency";
 import { LATENCY_SCHEMA, type LatencyFile, latencyFileName, saveLatencyFile } from "./latency-file";
 import { type Evaluation, evaluationPath, predictSplit, saveEvaluation } from "./predict";
+import { RUN_LIST_FILE } from "../scale/runlist";
 import { loadRunResults, type RunManifestLike } from "./run";
 
 export interface EvaluateOptions {
@@ -64,16 +65,18 @@ export async function evaluateRun(params: RunParams, opts: EvaluateOptions): Pro
   const log = opts.log ?? ((line: string) => console.log(line));
   const runDir = runDirFor(params);
   const hasRun = await fileExists(path.join(runDir, "run.json"));
-  if (!hasRun && !opts.latencyOnly) {
+  const sharded = !hasRun && (await fileExists(path.join(runDir, RUN_LIST_FILE)));
+  if (!hasRun && !sharded && !opts.latencyOnly) {
     throw new Error(`no run at ${runDir}: train first (notebook 02 or \`npx showcase train\`), choose a run with RUN_ID / --run-id, or measure latency only with --latency-only`);
   }
-  const results = hasRun ? await loadRunResults(runDir) : undefined;
+  const results = hasRun || sharded ? await loadRunResults(runDir) : undefined;
   const histories: ArchHistory[] = results?.histories ?? [];
   const { manifest: dataset, manifestPath } = await datasetOfRun(params, results?.manifest, log);
   const cacheDir = path.join(path.dirname(manifestPath), "cache"); // the decode cache training filled
 
   const evaluations: Evaluation[] = [];
-  if (!opts.latencyOnly) {
+  if (sharded) log("sharded run (results/<key>/): tables and charts come from every key's history; per-image predictions are computed for single-machine runs only");
+  if (!opts.latencyOnly && !sharded) {
     for (const history of histories) {
       const target = evaluationPath({ runDir, arch: history.arch });
       if (!opts.force && (await fileExists(target))) {
@@ -106,7 +109,7 @@ export async function evaluateRun(params: RunParams, opts: EvaluateOptions): Pro
   const machine = machineSlug(inventory);
   const latencyPath = path.join(runDir, latencyFileName({ machine, engine: opts.engine.engine }));
   const previous = !opts.force && (await fileExists(latencyPath)) ? await readJson<LatencyFile>(latencyPath) : undefined;
-  const archs = histories.length > 0 ? histories.map((h) => ({ arch: h.arch as string, displayName: h.displayName, inputSize: h.inputSize })) : params.archs.map((arch) => ({ arch: arch as string, displayName: getArchSpec(arch).displayName, inputSize: params.imageSize }));
+  const archs = histories.length > 0 && !sharded ? histories.map((h) => ({ arch: h.arch as string, displayName: h.displayName, inputSize: h.inputSize })) : params.archs.map((arch) => ({ arch: arch as string, displayName: getArchSpec(arch).displayName, inputSize: params.imageSize }));
   const imagePath = dataset.splits.validation[0]?.path ?? dataset.splits.train[0]?.path;
   if (!imagePath) throw new Error(`dataset ${dataset.dataset} has no images to time predictions on — prepare it first (notebook 01 or \`npx showcase data\`)`);
   let models: LatencyFile["models"] = "trained";

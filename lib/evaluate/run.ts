@@ -80,29 +80,55 @@ export async function loadRunResults(runDir: string): Promise<RunResults> {
     throw new Error(`no run at ${runDir}: train first (notebook 02 or \`npx showcase train\`), or set RUN_ID to an existing run under reports/runs/`);
   }
   const manifestPath = path.join(runDir, "run.json");
-  const manifest = (await fileExists(manifestPath)) ? await readJson<RunManifestLike>(manifestPath) : undefined;
+  let manifest = (await fileExists(manifestPath)) ? await readJson<RunManifestLike>(manifestPath) : undefined;
+  if (!manifest) {
+    // A sharded run has no run.json of its own: every results/<key>/ has one; the first describes the machine and data.
+    const keys = (await fs.readdir(path.join(runDir, "results")).catch(() => [] as string[])).sort();
+    for (const key of keys) {
+      const inner = path.join(runDir, "results", key, "run.json");
+      if (await fileExists(inner)) {
+        manifest = await readJson<RunManifestLike>(inner);
+        break;
+      }
+    }
+  }
   const histories: ArchHistory[] = [];
   const unfinished: ArchHistory[] = [];
   const failures: FailureRecord[] = [];
-  // <arch>/ (notebook 02, `showcase train`) and results/<key>/ (sharded runs, lib/scale).
-  const folders: { key: string; folder: string }[] = [];
-  for (const base of [runDir, path.join(runDir, "results")]) {
-    const entries = await fs.readdir(base, { withFileTypes: true }).catch(() => []);
-    for (const entry of entries) {
-      if (entry.isDirectory() && !(base === runDir && NOT_RUN_FOLDERS.has(entry.name))) folders.push({ key: entry.name, folder: path.join(base, entry.name) });
+  // <arch>/ (notebook 02, `showcase train`) and results/<key>/<arch>/ (sharded runs: each result
+  // folder is a lib/train run folder of its own), plus results/<key>/error.json for failed shards.
+  const folders: { key: string; folder: string; sharded: boolean }[] = [];
+  for (const entry of await fs.readdir(runDir, { withFileTypes: true })) {
+    if (entry.isDirectory() && !NOT_RUN_FOLDERS.has(entry.name)) folders.push({ key: entry.name, folder: path.join(runDir, entry.name), sharded: false });
+  }
+  const resultsDir = path.join(runDir, "results");
+  for (const entry of await fs.readdir(resultsDir, { withFileTypes: true }).catch(() => [])) {
+    if (!entry.isDirectory()) continue;
+    const keyDir = path.join(resultsDir, entry.name);
+    folders.push({ key: entry.name, folder: keyDir, sharded: true });
+    for (const inner of await fs.readdir(keyDir, { withFileTypes: true })) {
+      if (inner.isDirectory() && !NOT_RUN_FOLDERS.has(inner.name)) folders.push({ key: entry.name, folder: path.join(keyDir, inner.name), sharded: true });
     }
   }
-  folders.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.folder < b.folder ? -1 : 1));
-  for (const { key, folder } of folders) {
+  folders.sort((a, b) => (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0));
+  const keysPerArch = new Map<string, Set<string>>();
+  const found: { key: string; sharded: boolean; history: ArchHistory }[] = [];
+  for (const { key, folder, sharded } of folders) {
     const historyPath = path.join(folder, "history.json");
     const errorPath = path.join(folder, "error.json");
     if (await fileExists(historyPath)) {
       const history = await readJson<ArchHistory>(historyPath);
-      (history.status === "finished" ? histories : unfinished).push(history);
+      found.push({ key, sharded, history });
+      keysPerArch.set(history.arch, (keysPerArch.get(history.arch) ?? new Set()).add(key));
     } else if (await fileExists(errorPath)) {
       const raw = await readJson<Record<string, unknown>>(errorPath);
       failures.push({ key, arch: typeof raw.arch === "string" ? raw.arch : key.split("__")[0], message: messageOf(raw), raw });
     }
+  }
+  for (const { key, sharded, history } of found) {
+    // Several runs of one architecture (seeds, learning rates): name each row by its run key.
+    const labelled = sharded && (keysPerArch.get(history.arch)?.size ?? 0) > 1 ? { ...history, displayName: `${history.displayName} [${key.split("__").slice(1).join(" ")}]` } : history;
+    (history.status === "finished" ? histories : unfinished).push(labelled);
   }
   let missingKeys: string[] | undefined;
   if (await fileExists(path.join(runDir, RUN_LIST_FILE))) {
@@ -113,8 +139,9 @@ export async function loadRunResults(runDir: string): Promise<RunResults> {
     }
     missingKeys = merged.missing.map((run) => `${run.key} (${run.reason})`);
   }
-  histories.sort((a, b) => compareArchs(a.arch, b.arch));
-  unfinished.sort((a, b) => compareArchs(a.arch, b.arch));
+  const byArchThenName = (a: ArchHistory, b: ArchHistory) => compareArchs(a.arch, b.arch) || (a.displayName < b.displayName ? -1 : a.displayName > b.displayName ? 1 : 0);
+  histories.sort(byArchThenName);
+  unfinished.sort(byArchThenName);
   failures.sort((a, b) => compareArchs(a.arch, b.arch) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const accounted = new Set<string>([...histories.map((h) => h.arch), ...failures.map((f) => f.arch)]);
   const expected = manifest?.archs ?? manifest?.params?.archs ?? [];

@@ -70,7 +70,8 @@ function argBest<T>(items: readonly T[], better: (a: T, b: T) => number): T | un
   return [...items].sort(better)[0];
 }
 
-function bestEpochOf(history: ArchHistory): EpochAdvice {
+/** Best epoch by validation loss and the onset of overfitting (val loss up while train loss down). */
+export function epochAdvice(history: ArchHistory): EpochAdvice {
   let best: { epoch: number; loss: number } | null = null;
   for (const log of history.epochs) {
     if (Number.isFinite(log.validationLoss) && (!best || log.validationLoss < best.loss)) best = { epoch: log.epoch, loss: log.validationLoss };
@@ -170,7 +171,7 @@ export function summarize(opts: {
     comparisons,
     topMargin,
     machines,
-    epochs: [...opts.histories].sort((a, b) => compareArchs(a.arch, b.arch)).map(bestEpochOf),
+    epochs: [...opts.histories].sort((a, b) => compareArchs(a.arch, b.arch)).map(epochAdvice),
     recommendation: { accuracyCritical: mostAccurate?.arch, latencyCritical: primary?.fastest.arch, balanced: balanced?.arch },
     failures: [...(opts.failures ?? [])],
     missing: [...(opts.missing ?? [])],

@@ -3,7 +3,7 @@
 import type { LatencyFile, LatencyRow } from "../evaluate/latency-file";
 import { mergeLatency } from "../evaluate/latency-file";
 import type { RunResults } from "../evaluate/run";
-import type { Summary } from "../evaluate/summary";
+import { epochAdvice, type Summary } from "../evaluate/summary";
 import type { ArchHistory } from "../train/types";
 
 export const SHEET_NAMES = ["Training Duration", "Validation Accuracy", "Validation Loss", "Classification Time", "Wrong Classifications", "Models", "Machine Specs", "Run"] as const;
@@ -54,26 +54,26 @@ export function trainingDurationTable(histories: readonly ArchHistory[]): Table 
   };
 }
 
-export function validationAccuracyTable(histories: readonly ArchHistory[], summary: Summary): Table {
+export function validationAccuracyTable(histories: readonly ArchHistory[]): Table {
   const n = maxEpochs(histories);
   return {
     sheet: "Validation Accuracy",
     title: "Validation accuracy per epoch",
     columns: [{ name: "Network", format: "text" }, ...epochColumns(n, "", "percent", "max"), { name: "Best", format: "percent", best: "max" }, { name: "Best epoch (by loss)", format: "integer" }],
-    rows: histories.map((h) => [h.displayName, ...epochCells(h, n, (e) => e.validationAccuracy), finite(Math.max(...h.epochs.map((e) => e.validationAccuracy))), summary.epochs.find((a) => a.arch === h.arch)?.bestEpoch ?? null]),
+    rows: histories.map((h) => [h.displayName, ...epochCells(h, n, (e) => e.validationAccuracy), finite(Math.max(...h.epochs.map((e) => e.validationAccuracy))), epochAdvice(h).bestEpoch]),
   };
 }
 
 /** Study Table 2. */
-export function validationLossTable(histories: readonly ArchHistory[], summary: Summary): Table {
+export function validationLossTable(histories: readonly ArchHistory[]): Table {
   const n = maxEpochs(histories);
   return {
     sheet: "Validation Loss",
     title: "Validation loss per epoch",
     columns: [{ name: "Network", format: "text" }, ...epochColumns(n, "", "loss", "min"), { name: "Lowest", format: "loss", best: "min" }, { name: "Best epoch", format: "integer" }, { name: "Overfitting from epoch", format: "integer" }],
     rows: histories.map((h) => {
-      const advice = summary.epochs.find((a) => a.arch === h.arch);
-      return [h.displayName, ...epochCells(h, n, (e) => e.validationLoss), advice?.bestValidationLoss ?? null, advice?.bestEpoch ?? null, advice?.overfittingEpoch ?? null];
+      const advice = epochAdvice(h);
+      return [h.displayName, ...epochCells(h, n, (e) => e.validationLoss), advice.bestValidationLoss, advice.bestEpoch, advice.overfittingEpoch];
     }),
   };
 }
@@ -226,8 +226,8 @@ export function buildTables(opts: { results: RunResults; summary: Summary }): Ta
   const { results, summary } = opts;
   return [
     trainingDurationTable(results.histories),
-    validationAccuracyTable(results.histories, summary),
-    validationLossTable(results.histories, summary),
+    validationAccuracyTable(results.histories),
+    validationLossTable(results.histories),
     classificationTimeTable(mergeLatency(results.latency)),
     wrongClassificationsTable(results, summary),
     modelsTable(results.histories),
