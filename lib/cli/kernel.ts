@@ -1,9 +1,9 @@
 // `showcase kernel install` (= `npm run kernel:install`): register the tslab kernel for JupyterLab.
 import { spawnSync } from "node:child_process";
-import { accessSync, constants } from "node:fs";
 import * as path from "node:path";
 import { DEFAULT_KERNEL_NAME, KERNEL_DISPLAY_NAME, installKernelSpec } from "../notebook/kernelspec";
 import { projectPath } from "../paths";
+import { findExecutable } from "../system/nvidia-smi";
 import { type Command, UsageError, parseFlags, rejectUnknownFlags } from "./command";
 
 export const command: Command = {
@@ -23,16 +23,16 @@ export const command: Command = {
     console.log(`  (it uses this Node.js binary; run npm run kernel:install again after moving the project or changing Node)`);
     console.log("");
     const notebooks = path.relative(process.cwd(), projectPath("notebooks")) || ".";
-    const lab = findOnPath("jupyter-lab");
+    const lab = findExecutable("jupyter-lab");
     if (!lab) {
-      const classic = findOnPath("jupyter-notebook");
+      const classic = findExecutable("jupyter-notebook");
       console.log(`Next: JupyterLab is not on PATH${classic ? " (the classic `jupyter notebook` is, and works too)" : ""}. Install it with one of`);
       console.log("  pipx install jupyterlab        (or: python3 -m pip install --user jupyterlab, or: conda install -c conda-forge jupyterlab)");
       console.log(`then open the notebooks:  jupyter lab ${notebooks}/   and pick the kernel "${installed.spec.display_name}"`);
     } else {
       console.log(`Next: jupyter lab ${notebooks}/   and pick the kernel "${installed.spec.display_name}" (kernel name "${installed.name}")`);
     }
-    const jupyter = findOnPath("jupyter");
+    const jupyter = findExecutable("jupyter");
     if (jupyter && kernelVisible(jupyter, installed.name) === false) {
       const dataDir = path.dirname(path.dirname(installed.dir));
       console.log(`  note: \`jupyter kernelspec list\` does not show "${installed.name}"; add its folder to Jupyter's path: export JUPYTER_PATH=${dataDir}`);
@@ -41,20 +41,6 @@ export const command: Command = {
     return 0;
   },
 };
-
-function findOnPath(program: string): string | undefined {
-  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, program);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 /** Whether `jupyter kernelspec list` sees the kernel; undefined when jupyter could not answer. */
 function kernelVisible(jupyter: string, name: string): boolean | undefined {
