@@ -116,3 +116,20 @@ test("wasm Slice, Identity and Cast replacements give the cpu results", async ()
   assert.deepEqual(Array.from(tf.cast(ints, "float32").dataSync()), [1, 2, 3, 4, 5, 6]);
   tf.dispose(ints);
 });
+
+test("wasm Sum/Mean over the leading axes give the cpu results", async () => {
+  registerWasmTrainingKernels();
+  const x = random(3 * 4 * 5 * 6, 9);
+  for (const [axes, keepDims] of [[[0, 1, 2], false], [[0, 1, 2], true], [[2, 0, 1], false], [[1, 2], false], [[0], false]] as Array<[number[], boolean]>) {
+    const results: Float32Array[][] = [];
+    for (const backend of ["cpu", "wasm"]) {
+      await tf.setBackend(backend);
+      results.push(tf.tidy(() => {
+        const t = tf.tensor4d(x, [3, 4, 5, 6]);
+        return [tf.sum(t, axes, keepDims).dataSync() as Float32Array, tf.mean(t, axes, keepDims).dataSync() as Float32Array];
+      }));
+    }
+    assertClose(results[1][0], results[0][0], `sum ${axes}`);
+    assertClose(results[1][1], results[0][1], `mean ${axes}`);
+  }
+});

@@ -5,6 +5,7 @@ import { conv2DBackpropFilter, conv2DBackpropInput } from "./conv-grads";
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from "./depthwise-grads";
 import { registerFastGradients } from "./fast-grads";
 import { registerFastSlice } from "./slice";
+import { registerColumnReductions } from "./reduce-rows";
 
 // export { foldBatchNormForInference } from "./fold-bn";
 // export { trainStepMicroBatched } from "./micro-batch";
@@ -50,5 +51,5 @@ export function registerWasmTrainingKernels(): string[] {
     tf.registerKernel({ ...cast, kernelFunc: castSharingSameDtype as unknown as tf.KernelFunc });
   }
   registerFastSlice();
-  return [...KERNELS.map((k) => k.kernelName), "Cast", "Slice", ...registerFastGradients()];
+  return [...KERNELS.map((k) => k.kernelName), "Cast", "Slice", ...registerColumnReductions(), ...registerFastGradients()];
 }
