@@ -83,6 +83,8 @@ test("failures: out of memory and invalid configuration are deterministic, anyth
   assert.ok(isDeterministicFailure(new Error("Failed to allocate memory for the weights")));
   assert.ok(isDeterministicFailure(new RangeError("Array buffer allocation failed")));
   assert.ok(isDeterministicFailure(new Error("GPU: out of memory")));
+  assert.ok(isDeterministicFailure(Object.assign(new Error("memory access out of bounds"), { name: "RuntimeError" })), "wasm engine out of memory");
+  assert.ok(isDeterministicFailure(Object.assign(new Error("… already holds a run with a different configuration"), { name: "RunConfigMismatchError" })));
   assert.ok(!isDeterministicFailure(new Error("ECONNRESET while reading the manifest")));
   assert.ok(!isDeterministicFailure("a string"));
 });

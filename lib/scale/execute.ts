@@ -29,8 +29,11 @@ export class DeterministicFailure extends Error {
   }
 }
 
-// Out-of-memory messages of the TensorFlow.js engines (wasm, webgpu, tfjs-node, V8 itself).
-const OUT_OF_MEMORY = /out of memory|\bOOM\b|failed to allocate|cannot enlarge memory|array buffer allocation failed|allocation failed/i;
+// Out-of-memory messages of the TensorFlow.js engines and V8. tfjs-backend-wasm 4.22 does not check
+// its allocations: exhausting its memory surfaces as "RuntimeError: memory access out of bounds"
+// (measured here with tensors of 200 M floats).
+const OUT_OF_MEMORY =
+  /out of memory|\bOOM\b|failed to allocate|cannot enlarge memory|allocation failed|memory access out of bounds|maximum memory size exceeded|invalid typed array length/i;
 
 // lib/train refuses a run folder that holds another configuration: retrying cannot help.
 const DETERMINISTIC_NAMES = new Set(["DeterministicFailure", "ParameterError", "RunConfigMismatchError"]);
