@@ -146,6 +146,9 @@ test("CLI entry: sharding is recognised, --plan lists the runs, bad input exits 
   const trainOne = async () => ({ done: true });
   assert.equal(await runShardFromCli({ args: ["--plan"], env, trainOne, ...io }), 0);
   assert.match(out.join("\n"), /written: 3 runs[\s\S]*mobilenet__seed-3__lr-0\.001/);
+  out.length = 0;
+  assert.equal(await runShardFromCli({ args: ["--plan", "--seeds", "3,2,1", "--archs=mobilenet"], env: { ...env, SEEDS: "9", ARCHS: "resnet50" }, trainOne, ...io }), 0);
+  assert.match(out.join("\n"), /already there, same list: 3 runs/, "parameter flags win over the environment");
   const refusals: Array<[string[], Record<string, string>, RegExp]> = [
     [["--shard", "2/2"], env, /from 0 to 1/],
     [["--shards", "0/2"], env, /unknown option --shards/],

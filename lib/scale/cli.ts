@@ -1,6 +1,6 @@
 // The entry `npx showcase train` delegates to when it is sharded (--shard i/n, or SHARD_COUNT with
 // JOB_COMPLETION_INDEX / SLURM_ARRAY_TASK_ID): plan or check the run list, run this shard's part.
-import { type Env, ParameterError, resolveParams } from "../config";
+import { type Env, PARAMETER_NAMES, ParameterError, resolveParams } from "../config";
 import { parseFlags, rejectUnknownFlags, UsageError } from "../cli/command";
 import { EXIT_USAGE, executeShard, type ShardReport, type TrainOne } from "./execute";
 import { planRuns, RunListConflictError, runDirFor, writeOrVerifyRunList } from "./runlist";
@@ -8,11 +8,16 @@ import { formatShard, resolveShard, selectShard } from "./shard";
 
 /** Flags of `showcase train` that belong to sharding. */
 export const SHARD_FLAGS = ["shard", "retry-failed", "plan"] as const;
-export const SHARD_SWITCHES = ["retry-failed", "plan"] as const;
+export const SHARD_SWITCHES = ["retry-failed", "plan", "quiet"] as const;
+/** Parameters may also come as flags, as in `showcase train`: --archs → ARCHS, --seeds → SEEDS, … (flags win). */
+const PARAMETER_FLAGS = new Map(
+  [...PARAMETER_NAMES, "SEEDS", "LEARNING_RATES"].map((name) => [name.toLowerCase().replace(/_/g, "-"), name]),
+);
 
 export const SHARD_USAGE = [
   "showcase train --shard i/n [--retry-failed]   run part i (0-based) of n of the run list",
   "showcase train --plan                         write and print the run list (runlist.json), train nothing",
+  "  parameters as in `showcase train`: environment or flags (--archs, --seeds 1,2,3, --learning-rates …, --quiet)",
   "  or SHARD_COUNT=n with JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (Slurm array)",
   "  grid: ARCHS × SEEDS=1,2,3 × LEARNING_RATES=0.001,0.0001 (defaults: SEED, LEARNING_RATE); RETRY_FAILED=1 = --retry-failed",
   "  exit codes: 0 done, 1 transient failure (retry), 2 bad parameters, 3 deterministic failure (do not retry)",
@@ -32,13 +37,15 @@ export async function runShardFromCli(opts: {
   log?: (line: string) => void;
   logError?: (line: string) => void;
 }): Promise<number> {
-  const env = opts.env ?? process.env;
+  let env = opts.env ?? process.env;
   const log = opts.log ?? ((line: string) => console.log(line));
   const logError = opts.logError ?? ((line: string) => console.error(line));
   try {
     const { flags, positional } = parseFlags([...opts.args], SHARD_SWITCHES);
-    rejectUnknownFlags(flags, SHARD_FLAGS);
+    rejectUnknownFlags(flags, [...SHARD_FLAGS, ...SHARD_SWITCHES, ...PARAMETER_FLAGS.keys()]);
     if (positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}: usage\n${SHARD_USAGE}`);
+    env = { ...env };
+    for (const [flag, value] of flags) if (PARAMETER_FLAGS.has(flag)) env[PARAMETER_FLAGS.get(flag)!] = value;
     const params = resolveParams(env);
     const runList = planRuns(params, env);
     const runDir = runDirFor(params);
@@ -52,7 +59,7 @@ export async function runShardFromCli(opts: {
     if (!shard) throw new UsageError(`not sharded: give --shard i/n or SHARD_COUNT with a scheduler index\n${SHARD_USAGE}`);
     const runs = selectShard(runList.runs, shard);
     log(`shard ${formatShard(shard)} (from ${shard.source}): ${runs.length} of ${runList.runs.length} runs in ${runDir}`);
-    const trainOne = opts.trainOne ?? (await import("./train-adapter")).createLibTrainAdapter();
+    const trainOne = opts.trainOne ?? (await import("./train-adapter")).createLibTrainAdapter({ quiet: flags.has("quiet"), log });
     const retryFailed = flags.has("retry-failed") || ["1", "true", "yes"].includes(env.RETRY_FAILED?.trim().toLowerCase() ?? "");
     const report = await executeShard({ runDir, runs, shard, params, trainOne, retryFailed, log });
     log(summarize(report));

@@ -33,14 +33,18 @@ export function trainParamsFor(run: { key: string; arch: RunParams["archs"][numb
   return { ...opts.params, ...(config as Partial<RunParams>), archs: [run.arch], runId: parseRunId(run.key), runsDir: path.join(opts.runDir, "results") };
 }
 
-export function createLibTrainAdapter(opts: { log?: (line: string) => void } = {}): TrainOne {
+export function createLibTrainAdapter(opts: { log?: (line: string) => void; quiet?: boolean } = {}): TrainOne {
   const log = opts.log ?? ((line: string) => console.log(line));
   let engine: EngineDescription | undefined; // chosen once per process, reused by every run of the shard
   return async (run, { runDir, params }) => {
     const train = await import("../train");
-    engine ??= await (await import("../engine")).selectEngine({ engine: params.engine });
+    engine ??= await (await import("../engine")).selectEngine({ engine: params.engine, quiet: opts.quiet });
     const runParams = trainParamsFor(run, { runDir, params });
-    const summary = await train.runTraining(runParams, { engine, onProgress: train.createCliProgress(), onMessage: log });
+    const summary = await train.runTraining(runParams, {
+      engine,
+      onProgress: opts.quiet ? undefined : train.createCliProgress(),
+      onMessage: opts.quiet ? undefined : log,
+    });
     if (summary.aborted) throw new Error(`training of ${run.key} was interrupted; run the shard again to resume it`);
     const history = summary.histories.find((candidate) => candidate.arch === run.arch);
     if (!history || history.status !== "finished") throw new Error(`lib/train returned no finished history for ${run.key}`);
