@@ -51,7 +51,8 @@ function addSheet(workbook: Workbook, report: ReportFrame): Worksheet {
   sheet.columns = names.map((name, c) => {
     const spec = report.columns[c];
     const longest = Math.max(name.length, ...rows.map((r) => widthOf(r[c], spec.format)));
-    return { header: name, key: `c${c}`, width: Math.min(60, Math.max(8, longest + 2)), style: NUMBER_FORMATS[spec.format] ? { numFmt: NUMBER_FORMATS[spec.format] } : {} };
+    // ≥ 10: exceljs leaves a width of 9 (its default) out of the file.
+    return { header: name, key: `c${c}`, width: Math.min(60, Math.max(10, longest + 2)), style: NUMBER_FORMATS[spec.format] ? { numFmt: NUMBER_FORMATS[spec.format] } : {} };
   });
   sheet.getRow(1).font = { bold: true };
   sheet.getRow(1).alignment = { vertical: "middle", wrapText: false };

@@ -1,0 +1,96 @@
+// The workbook round trip: every cell read back with exceljs equals the DataFrame it came from;
+// header bold and frozen, number formats, best values highlighted; LibreOffice opens it when installed.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { test } from "node:test";
+import ExcelJS from "exceljs";
+import { mergeLatency } from "../lib/evaluate/latency-file";
+import { summarize } from "../lib/evaluate/summary";
+import { BEST_FILL_ARGB, buildFrames, frameRows, NUMBER_FORMATS, type ReportFrame, SHEET_NAMES, writeWorkbook } from "../lib/report";
+import { fixtureResults } from "./report-fixture";
+
+function fixtureFrames(): ReportFrame[] {
+  const results = fixtureResults();
+  const summary = summarize({ histories: results.histories, evaluations: results.evaluations, latency: mergeLatency(results.latency), failures: results.failures, missing: results.missing, synthetic: true });
+  return buildFrames({ results, summary });
+}
+
+const isBest = (cell: ExcelJS.Cell) => (cell.fill as ExcelJS.FillPattern | undefined)?.fgColor?.argb === BEST_FILL_ARGB;
+
+test("workbook round trip: sheets, every cell, formats, frozen bold header, best values", async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), "workbook-"));
+  try {
+    const frames = fixtureFrames();
+    const file = await writeWorkbook({ frames, path: path.join(dir, "Deeplearning-showcase_Tables.xlsx") });
+    assert.deepEqual((await readdir(dir)).filter((n) => n.endsWith(".tmp")), [], "no temp file left behind");
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(await readFile(file));
+    assert.deepEqual(workbook.worksheets.map((s) => s.name), [...SHEET_NAMES]);
+    for (const report of frames) {
+      const sheet = workbook.getWorksheet(report.sheet)!;
+      const columns = report.frame.columns;
+      const rows = frameRows(report.frame);
+      assert.ok(rows.length > 0, `${report.sheet} has rows`);
+      assert.equal(sheet.rowCount, rows.length + 1, `${report.sheet}: header + ${rows.length} rows`);
+      assert.equal(sheet.views[0]?.state, "frozen");
+      assert.equal((sheet.views[0] as { ySplit?: number }).ySplit, 1);
+      columns.forEach((name, c) => {
+        const header = sheet.getCell(1, c + 1);
+        assert.equal(header.value, name);
+        assert.equal(header.font?.bold, true, `${report.sheet}: header ${name} bold`);
+        assert.ok((sheet.getColumn(c + 1).width ?? 0) >= 10, `${report.sheet} "${name}" column width ${sheet.getColumn(c + 1).width}`);
+      });
+      rows.forEach((row, r) => {
+        row.forEach((value, c) => {
+          const cell = sheet.getCell(r + 2, c + 1);
+          assert.deepEqual(cell.value, value ?? null, `${report.sheet} row ${r + 1} "${columns[c]}"`);
+          const format = NUMBER_FORMATS[report.columns[c].format];
+          if (format && typeof value === "number") assert.equal(cell.numFmt, format, `${report.sheet} "${columns[c]}" format`);
+        });
+      });
+    }
+    // Best values: accuracy max, latency min, throughput max, wrong min — checked against the fixture by name.
+    const wrong = workbook.getWorksheet("Wrong Classifications")!;
+    const wrongHeader = (wrong.getRow(1).values as unknown[]).slice(1);
+    const accuracyColumn = wrongHeader.indexOf("Accuracy") + 1;
+    const totalColumn = wrongHeader.indexOf("Wrong total") + 1;
+    const bestAccuracyRows = [2, 3, 4].filter((r) => isBest(wrong.getCell(r, accuracyColumn)));
+    assert.deepEqual(bestAccuracyRows.map((r) => wrong.getCell(r, 1).value), ["DenseNet121"]); // 36/40 beats 32/40 and 30/40
+    assert.deepEqual([2, 3, 4].filter((r) => isBest(wrong.getCell(r, totalColumn))).map((r) => wrong.getCell(r, 1).value), ["DenseNet121"]);
+    const time = workbook.getWorksheet("Classification Time")!;
+    const timeHeader = (time.getRow(1).values as unknown[]).slice(1);
+    const p50 = timeHeader.indexOf("p50 (ms)") + 1;
+    const b32 = timeHeader.indexOf("Batch 32 (img/s)") + 1;
+    const rowsOf = (column: number) => [2, 3, 4, 5, 6, 7].filter((r) => isBest(time.getCell(r, column))).map((r) => `${time.getCell(r, 1).value}/${time.getCell(r, 3).value}`);
+    assert.deepEqual(rowsOf(p50), ["workstation/MobileNet"]);
+    assert.deepEqual(rowsOf(b32), ["workstation/MobileNet"]);
+    const loss = workbook.getWorksheet("Validation Loss")!;
+    const lowest = (loss.getRow(1).values as unknown[]).slice(1).indexOf("Lowest") + 1;
+    assert.deepEqual([2, 3, 4].filter((r) => isBest(loss.getCell(r, lowest))).map((r) => loss.getCell(r, 1).value), ["DenseNet121"]); // 0.30
+    assert.equal(isBest(loss.getCell(2, 1)), false, "text columns are never highlighted");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+const LIBREOFFICE = ["/usr/bin/libreoffice", "/usr/bin/soffice"].find((p) => existsSync(p));
+
+test("LibreOffice opens the workbook (converted to CSV)", { skip: LIBREOFFICE ? false : "LibreOffice is not installed (/usr/bin/libreoffice)" }, async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), "workbook-lo-"));
+  try {
+    const frames = fixtureFrames();
+    const file = await writeWorkbook({ frames, path: path.join(dir, "tables.xlsx") });
+    execFileSync(LIBREOFFICE!, ["--headless", `-env:UserInstallation=file://${dir}/profile`, "--convert-to", "csv", "--outdir", dir, file], { stdio: "pipe", timeout: 60_000 });
+    const csv = (await readFile(path.join(dir, "tables.csv"), "utf8")).trim().split(/\r?\n/);
+    // The first sheet (Training Duration): header and one line per network.
+    assert.equal(csv[0], frames[0].frame.columns.join(","));
+    assert.equal(csv.length, frameRows(frames[0].frame).length + 1);
+    assert.match(csv[1], /^DenseNet121,30\.0,28\.0,29\.0,87\.0,/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
