@@ -7,8 +7,9 @@ import { registerFastGradients } from "./fast-grads";
 import { registerFastSlice } from "./slice";
 import { registerColumnReductions } from "./reduce-rows";
 
-// export { foldBatchNormForInference } from "./fold-bn";
-// export { trainStepMicroBatched } from "./micro-batch";
+export { foldBatchNormForInference, type FoldResult } from "./fold-bn";
+export { trainStepMicroBatched, type MicroBatchStepOptions, type MicroBatchStepResult } from "./micro-batch";
+export { activationBytesPerImage, inferenceBytesPerImage, planMicroBatch, trainingBytesPerImage, WASM_HEAP_MAX_BYTES, WasmMemoryError } from "./memory";
 
 const KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
   { kernelName: "Conv2DBackpropFilter", kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc },
