@@ -2,6 +2,7 @@
 // Residual Connections on Learning"), ported layer by layer from
 // keras/src/applications/inception_resnet_v2.py, including its CustomScaleLayer (x + scale·r).
 import * as tf from "@tensorflow/tfjs";
+import { patchScaleFreeBatchNormTraining } from "./batchnorm-scale-fix";
 import { apply, applyClassifierOrPooling, type BuildOptions, channelsOf, KerasNamer, resolveOptions } from "./common";
 
 type Tensor = tf.SymbolicTensor;
@@ -38,6 +39,7 @@ export class CustomScaleLayer extends tf.layers.Layer {
 /** Makes the custom layers known to tf.loadLayersModel; idempotent. */
 export function registerInceptionResNetLayers(): void {
   tf.serialization.registerClass(CustomScaleLayer);
+  patchScaleFreeBatchNormTraining(); // its BN layers have no gamma
 }
 
 interface ConvBnOptions {

@@ -3,6 +3,7 @@
 // unnamed in Keras, so they get Keras' automatic names (conv2d_N, batch_normalization_N, activation_N);
 // the module outputs are mixed0 … mixed10.
 import * as tf from "@tensorflow/tfjs";
+import { patchScaleFreeBatchNormTraining } from "./batchnorm-scale-fix";
 import { apply, applyClassifierOrPooling, type BuildOptions, KerasNamer, resolveOptions } from "./common";
 
 type Tensor = tf.SymbolicTensor;
@@ -30,6 +31,7 @@ function maxPool3x3s2(namer: KerasNamer, x: Tensor): Tensor {
 }
 
 export function buildInceptionV3(opts: BuildOptions = {}): tf.LayersModel {
+  patchScaleFreeBatchNormTraining(); // its BN layers have no gamma
   const options = resolveOptions(opts, { name: "inception_v3", defaultInputSize: 299, minInputSize: 75 });
   const n = new KerasNamer();
   const input = tf.input({ shape: options.inputShape, name: "input_layer" });

@@ -1,0 +1,54 @@
+// tfjs-layers 4.22 BatchNormalization crashes in training mode when scale=false (it reads the
+// missing gamma: "Cannot read properties of undefined (reading 'read')"). Keras' Inception networks
+// use scale=False everywhere, so we patch the class once: the training path of a scale-free layer
+// is computed here with the same formulas tfjs uses (batch moments, moving-average update).
+// Patching the class (not instances) also covers models reloaded with tf.loadLayersModel.
+import * as tf from "@tensorflow/tfjs";
+
+interface BatchNormInternals {
+  scale: boolean;
+  center: boolean;
+  axis: number;
+  epsilon: number;
+  momentum: number;
+  beta?: { read(): tf.Tensor };
+  movingMean: { read(): tf.Tensor; write(value: tf.Tensor): void };
+  movingVariance: { read(): tf.Tensor; write(value: tf.Tensor): void };
+}
+
+type Call = (this: tf.layers.Layer, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
+
+let patched = false;
+
+export function patchScaleFreeBatchNormTraining(): void {
+  if (patched) return;
+  const prototype = Object.getPrototypeOf(tf.layers.batchNormalization({})) as { call: Call };
+  const original = prototype.call;
+  prototype.call = function (this: tf.layers.Layer, inputs, kwargs) {
+    const layer = this as unknown as BatchNormInternals;
+    if (!kwargs?.training || layer.scale) return original.call(this, inputs, kwargs);
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      const axis = layer.axis >= 0 ? layer.axis : layer.axis + x.rank;
+      const reductionAxes = [...Array(x.rank).keys()].filter((i) => i !== axis);
+      const broadcastShape = x.shape.map((size, i) => (i === axis ? size : 1));
+      const { mean, variance } = tf.moments(x, reductionAxes);
+      const beta = layer.center && layer.beta ? layer.beta.read().reshape(broadcastShape) : undefined;
+      // Elementwise ops, not tf.batchNorm: its gradient also fails without a scale tensor.
+      const scaled = tf.mul(tf.sub(x, mean.reshape(broadcastShape)), tf.rsqrt(tf.add(variance.reshape(broadcastShape), layer.epsilon)));
+      const normed = beta ? tf.add(scaled, beta) : scaled;
+      const decay = 1 - layer.momentum;
+      for (const [variable, value] of [
+        [layer.movingMean, mean],
+        [layer.movingVariance, variance],
+      ] as const) {
+        tf.tidy(() => {
+          const current = variable.read();
+          variable.write(tf.sub(current, tf.mul(tf.sub(current, value), decay)));
+        });
+      }
+      return normed;
+    });
+  };
+  patched = true;
+}
