@@ -162,6 +162,10 @@ test("CLI entry: sharding is recognised, --plan lists the runs, bad input exits 
     assert.equal(await runShardFromCli({ args, env: shardEnv, trainOne, ...io }), 2, args.join(" "));
     assert.match(errors.join("\n"), message);
   }
+  const fresh = { ...env, RUN_ID: "refused" };
+  assert.equal(await runShardFromCli({ args: [], env: { ...fresh, SHARD_COUNT: "3" }, trainOne, ...io }), 2);
+  assert.equal(await runShardFromCli({ args: ["--shard", "3/3"], env: fresh, trainOne, ...io }), 2);
+  await assert.rejects(fs.access(path.join(runsDir, "refused")), "a refused shard writes nothing");
   out.length = 0;
   assert.equal(await runShardFromCli({ args: ["--shard", "1/2"], env, trainOne, ...io }), 0);
   assert.match(out.at(-1) ?? "", /shard 1\/2: 1 trained, 0 skipped/);

@@ -49,14 +49,15 @@ export async function runShardFromCli(opts: {
     const params = resolveParams(env);
     const runList = planRuns(params, env);
     const runDir = runDirFor(params);
+    // Every input is checked before anything is written.
+    const shard = flags.has("plan") ? undefined : resolveShard({ shardFlag: flags.get("shard"), env });
+    if (!shard && !flags.has("plan")) throw new UsageError(`not sharded: give --shard i/n or SHARD_COUNT with a scheduler index\n${SHARD_USAGE}`);
     const { created } = await writeOrVerifyRunList(runDir, runList);
-    if (flags.has("plan")) {
+    if (!shard) {
       log(`${runDir}/runlist.json ${created ? "written" : "already there, same list"}: ${runList.runs.length} runs`);
       for (const run of runList.runs) log(`  ${String(run.index).padStart(4)}  ${run.key}`);
       return 0;
     }
-    const shard = resolveShard({ shardFlag: flags.get("shard"), env });
-    if (!shard) throw new UsageError(`not sharded: give --shard i/n or SHARD_COUNT with a scheduler index\n${SHARD_USAGE}`);
     const runs = selectShard(runList.runs, shard);
     log(`shard ${formatShard(shard)} (from ${shard.source}): ${runs.length} of ${runList.runs.length} runs in ${runDir}`);
     const trainOne = opts.trainOne ?? (await import("./train-adapter")).createLibTrainAdapter({ quiet: flags.has("quiet"), log });
