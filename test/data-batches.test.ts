@@ -20,7 +20,10 @@ before(async () => {
 async function collect(batches: AsyncIterable<{ xs: tf.Tensor4D; ys: tf.Tensor2D; records: { path: string }[] }>) {
   const out: { paths: string[]; shape: number[]; labels: number[]; sum: number }[] = [];
   for await (const batch of batches) {
-    const [labels, sum] = tf.tidy(() => [Array.from(batch.ys.argMax(1).dataSync()), batch.xs.sum().dataSync()[0]] as const);
+    const [labelTensor, sumTensor] = [batch.ys.argMax(1), batch.xs.sum()];
+    const labels = Array.from(labelTensor.dataSync());
+    const sum = sumTensor.dataSync()[0];
+    tf.dispose([labelTensor, sumTensor]);
     out.push({ paths: batch.records.map((r) => r.path), shape: batch.xs.shape, labels, sum });
     tf.dispose([batch.xs, batch.ys]);
   }
