@@ -38,6 +38,13 @@ export const command: Command = {
       if (value) parameters[name] = value;
     }
     const progress = createProgressPrinter(process.stderr);
+    // Ctrl-C: exit through process.exit so that the running kernel is killed with us.
+    const interrupt = () => {
+      process.stderr.write("\nshowcase report: interrupted\n");
+      process.exit(130);
+    };
+    process.once("SIGINT", interrupt);
+    process.once("SIGTERM", interrupt);
     const result = await runReport({
       notebookDir,
       outDir,
@@ -47,6 +54,9 @@ export const command: Command = {
       cellTimeoutMs,
       onProgress: progress,
       onNotebookDone: (entry, cellsRun, codeCells) => console.log(summaryLine(entry, cellsRun, codeCells)),
+    }).finally(() => {
+      process.off("SIGINT", interrupt);
+      process.off("SIGTERM", interrupt);
     });
 
     for (const entry of result.entries) {

@@ -5,7 +5,7 @@
 // in either order. Everything about cells and outputs lives in runner.ts.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
-import { promises as fs } from "node:fs";
+import { promises as fs, rmSync } from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -74,6 +74,23 @@ export function tslabCommand(): { command: string; args: string[] } {
   return { command: process.execPath, args: [require.resolve("tslab/bin/tslab", { paths: [projectPath()] })] };
 }
 
+// Kernels still running when this process exits (Ctrl-C, an uncaught error) are killed with it,
+// so no orphan keeps its ports bound.
+const liveKernels = new Map<ChildProcess, string>();
+let exitHookInstalled = false;
+function trackKernel(child: ChildProcess, tempDir: string): void {
+  liveKernels.set(child, tempDir);
+  child.once("exit", () => liveKernels.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once("exit", () => {
+    for (const [kernel, dir] of liveKernels) {
+      kernel.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
 interface Pending {
   msgType: string;
   reply?: KernelMessage;
@@ -132,6 +149,7 @@ export class KernelClient {
     const shell = new zmq.Dealer({ linger: 0 });
     const control = new zmq.Dealer({ linger: 0 });
     const iopub = new zmq.Subscriber({ linger: 0 });
+    trackKernel(child, tempDir);
     const client = new KernelClient(child, key, shell, control, iopub, tempDir);
     client.watchProcess();
     iopub.subscribe();

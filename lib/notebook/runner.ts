@@ -10,7 +10,8 @@ import { parseInteger } from "../config";
 import { KernelClient, KernelDiedError, type KernelMessage, RequestTimeoutError, formatSeconds } from "./kernel-client";
 import { type CellStatus, type CodeCell, type ErrorOutput, type Notebook, type Output, joinText } from "./nbformat";
 
-export const DEFAULT_CELL_TIMEOUT_S = 30 * 60;
+/** Per-cell limit by profile: a full-profile training cell runs for hours on a CPU. */
+export const DEFAULT_CELL_TIMEOUT_S = { quick: 30 * 60, full: 12 * 60 * 60 } as const;
 
 export interface CellProgress {
   phase: "start" | "end";
@@ -51,7 +52,7 @@ export interface RunNotebookOptions {
   cwd: string;
   /** Environment of the kernel process; notebooks read their parameters from process.env. */
   env: Record<string, string | undefined>;
-  /** Per-cell limit; default CELL_TIMEOUT_S from `env`, else 30 min. */
+  /** Per-cell limit; default CELL_TIMEOUT_S from `env`, else 30 min (12 h with PROFILE=full). */
   cellTimeoutMs?: number;
   startTimeoutMs?: number;
   /** Extra facts recorded in notebook.metadata.showcase (e.g. the run parameters). */
@@ -62,7 +63,8 @@ export interface RunNotebookOptions {
 /** CELL_TIMEOUT_S from an environment, in milliseconds (throws ParameterError when malformed). */
 export function cellTimeoutFromEnv(env: Record<string, string | undefined>): number {
   const raw = env.CELL_TIMEOUT_S?.trim();
-  return (raw ? parseInteger("CELL_TIMEOUT_S", raw, { min: 1 }) : DEFAULT_CELL_TIMEOUT_S) * 1000;
+  const fallback = env.PROFILE?.trim() === "full" ? DEFAULT_CELL_TIMEOUT_S.full : DEFAULT_CELL_TIMEOUT_S.quick;
+  return (raw ? parseInteger("CELL_TIMEOUT_S", raw, { min: 1 }) : fallback) * 1000;
 }
 
 export async function runNotebook(options: RunNotebookOptions): Promise<NotebookRun> {
