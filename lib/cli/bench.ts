@@ -1,12 +1,85 @@
-// Placeholder: replaced by the module that implements `showcase bench`.
-import type { Command } from "./command";
+// `showcase bench [all|latency|train|features|data]`: benchmark tables + reports/bench/bench-<engine>-<date>.json.
+import { ENGINES, type EngineChoice, ParameterError } from "../config";
+import { type Command, parseFlags, rejectUnknownFlags, UsageError } from "./command";
+
+const USAGE = [
+  "showcase bench [all|latency|train|features|data ...] [--archs a,b|all] [--engine wasm|cpu|auto] [--batch 16]",
+  "               [--sizes 96,224] [--steps 2] [--micro-batch auto|N] [--reps 10] [--latency-size 224]",
+  "               [--feature-size 224] [--feature-batches 2] [--data-images 128] [--workers 2] [--torch] [--json FILE] [--quiet]",
+  "",
+  "latency   batch-1 p50/p90 of the ImageNet classifiers (default mobilenet_v2, resnet50, densenet121), as built and BN-folded",
+  "train     full training images/s (every layer trainable, Adam), default mobilenet_v2 at 96 and 224 px, batch 16,",
+  "          micro-batched with gradient accumulation when the wasm heap needs it",
+  "features  frozen-base feature extraction images/s (no top, avg pooling), default mobilenet_v2 at 224 px",
+  "data      decode + resize + augmentation images/s (the data module's benchDataPipeline)",
+  "--workers N  also train in N processes at once (both cores without wasm threads)",
+  "--torch   run scripts/torch-bench.py with the system python (needs python3-torch, python3-torchvision) for ratios",
+  "Defaults take a few minutes on 2 cores; `--archs all --reps 30 --steps 5` is the full run.",
+].join("\n");
+
+const FLAGS = ["archs", "engine", "batch", "sizes", "steps", "micro-batch", "reps", "latency-size", "feature-size", "feature-batches", "data-images", "workers", "torch", "json", "quiet", "help"];
+
+function positiveInt(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} must be a positive integer (got "${value}")`);
+  return n;
+}
 
 export const command: Command = {
   name: "bench",
-  summary: "not implemented yet",
-  usage: "showcase bench",
-  async run() {
-    console.error("showcase bench: not implemented yet");
-    return 1;
+  summary: "benchmarks printed as tables (data, latency, training, features)",
+  usage: USAGE,
+  async run(args) {
+    const { flags, positional } = parseFlags(args, ["torch", "quiet", "help"]);
+    if (flags.has("help")) {
+      console.log(USAGE);
+      return 0;
+    }
+    rejectUnknownFlags(flags, FLAGS);
+    const { BENCH_SECTIONS, runBench } = await import("../bench");
+    const sections = positional.length === 0 || positional.includes("all") ? [...BENCH_SECTIONS] : positional;
+    for (const s of sections) {
+      if (!(BENCH_SECTIONS as readonly string[]).includes(s)) throw new UsageError(`unknown bench section "${s}": allowed all, ${BENCH_SECTIONS.join(", ")}`);
+    }
+    const engine = (flags.get("engine") ?? process.env.ENGINE ?? "wasm") as EngineChoice;
+    if (!(ENGINES as readonly string[]).includes(engine)) throw new ParameterError("ENGINE", engine, ENGINES.join(", "));
+    const { ARCH_IDS, isArchId } = await import("../models/ids");
+    let archs: string[] | undefined;
+    if (flags.has("archs")) {
+      const raw = flags.get("archs")!;
+      archs = raw === "all" ? [...ARCH_IDS] : raw.split(",").map((a) => a.trim()).filter(Boolean);
+      for (const a of archs) if (!isArchId(a)) throw new UsageError(`unknown architecture "${a}": allowed ${ARCH_IDS.join(", ")}, all`);
+    }
+    const sizes = (flags.get("sizes") ?? "96,224").split(",").map((s) => positiveInt("sizes", s.trim(), 0));
+    const micro = flags.get("micro-batch");
+    const quiet = flags.has("quiet");
+    const report = await runBench({
+      sections: sections as Array<(typeof BENCH_SECTIONS)[number]>,
+      engine,
+      archs,
+      latencySize: positiveInt("latency-size", flags.get("latency-size"), 224),
+      latencyReps: positiveInt("reps", flags.get("reps"), 10),
+      trainSizes: sizes,
+      trainSteps: positiveInt("steps", flags.get("steps"), 2),
+      batch: positiveInt("batch", flags.get("batch"), 16),
+      microBatch: micro === undefined || micro === "auto" ? "auto" : positiveInt("micro-batch", micro, 0),
+      featureSize: positiveInt("feature-size", flags.get("feature-size"), 224),
+      featureBatches: positiveInt("feature-batches", flags.get("feature-batches"), 2),
+      dataImages: positiveInt("data-images", flags.get("data-images"), 128),
+      workers: flags.has("workers") ? positiveInt("workers", flags.get("workers"), 2) : 0,
+      torch: flags.has("torch"),
+      command: `showcase bench ${args.join(" ")}`.trim(),
+      log: quiet ? () => {} : undefined,
+    });
+    const { writeJsonAtomic } = await import("../io/atomic");
+    const { projectPath } = await import("../paths");
+    const file = flags.get("json") ?? projectPath("reports", "bench", `bench-${report.engine}-${report.createdAt.slice(0, 19).replace(/:/g, "")}.json`);
+    await writeJsonAtomic(file, report);
+    if (!quiet) {
+      console.log(`peak RSS ${report.peakRssMiB} MiB${report.peakWasmHeapMiB ? `, wasm heap ${report.peakWasmHeapMiB} MiB` : ""}; ${report.errors.length} error(s)`);
+      console.log(`wrote ${file}`);
+    }
+    return report.errors.filter((e) => e.kind !== "torch").length ? 1 : 0;
   },
 };

@@ -76,7 +76,7 @@ function foldedWeights(conv: Layer, bn: Layer): tf.Tensor[] {
     const scale = tf.div(gamma ?? tf.onesLike(mean), tf.sqrt(tf.add(variance, Number(bnConfig.epsilon ?? 1e-3))));
     const [kernel, bias] = conv.getWeights();
     const isDepthwise = conv.getClassName() === "DepthwiseConv2D";
-    const kernelScale = isDepthwise ? tf.reshape(scale, [1, 1, kernel.shape[2], kernel.shape[3]]) : scale;
+    const kernelScale = isDepthwise ? tf.reshape(scale, [1, 1, kernel.shape[2] as number, kernel.shape[3] as number]) : scale;
     const newKernel = tf.mul(kernel, kernelScale);
     const convBias = bias ?? tf.zerosLike(mean);
     const newBias = tf.add(tf.mul(tf.sub(convBias, mean), scale), beta ?? tf.zerosLike(mean));

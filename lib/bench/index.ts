@@ -1,0 +1,144 @@
+// `showcase bench`: runs the requested sections on the selected engine, prints one table per
+// section, and returns the report (the CLI writes it atomically as JSON).
+import * as os from "node:os";
+import * as tf from "@tensorflow/tfjs";
+import type { EngineChoice } from "../config";
+import { benchFeatures, benchLatency, benchTraining } from "./models";
+import { peakRssMiB, round, sampleWasmHeap } from "./measure";
+import { formatTable } from "./table";
+import { benchTorch, torchAvailable } from "./torch";
+import { BENCH_SCHEMA, type BenchKind, type BenchReport, type BenchRow } from "./types";
+import { benchWorkers } from "./workers";
+
+export type BenchSection = "latency" | "train" | "features" | "data";
+export const BENCH_SECTIONS: readonly BenchSection[] = ["latency", "train", "features", "data"];
+
+export interface BenchOptions {
+  sections: BenchSection[];
+  engine: EngineChoice;
+  /** Per section; undefined = the section's default list. */
+  archs?: string[];
+  latencySize: number;
+  latencyReps: number;
+  trainSizes: number[];
+  trainSteps: number;
+  batch: number;
+  microBatch?: number | "auto";
+  featureSize: number;
+  featureBatches: number;
+  dataImages: number;
+  /** Also train on this many concurrent worker processes (issue 7.4); 0 = skip. */
+  workers: number;
+  torch: boolean;
+  command: string;
+  log?: (line: string) => void;
+}
+
+/** Defaults keep `npm run bench` to a few minutes on a 2-core machine; flags ask for more. */
+export const DEFAULT_ARCHS: Record<BenchSection, string[]> = {
+  latency: ["mobilenet_v2", "resnet50", "densenet121"],
+  train: ["mobilenet_v2"],
+  features: ["mobilenet_v2"],
+  data: [],
+};
+
+export async function runBench(opts: BenchOptions): Promise<BenchReport> {
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const { selectEngine } = await import("../engine");
+  const engine = await selectEngine({ engine: opts.engine, quiet: true });
+  const context = { engine: engine.engine, threads: engine.threads };
+  const rows: BenchRow[] = [];
+  const errors: BenchReport["errors"] = [];
+  log(`engine ${engine.engine} (backend ${engine.backend}), ${engine.threads} thread(s); load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`);
+  const section = async (kind: BenchKind, title: string, subjects: string[], body: (subject: string) => Promise<BenchRow[]> | BenchRow[]) => {
+    const sectionRows: BenchRow[] = [];
+    for (const subject of subjects) {
+      try {
+        const produced = await body(subject);
+        sectionRows.push(...produced);
+        for (const r of produced) log(`  ${kind} ${r.subject} ${r.variant} ${r.inputSize}px: ${r.p50Ms !== undefined ? `p50 ${r.p50Ms} ms` : `${r.imagesPerSecond} img/s`}`);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        errors.push({ kind, subject, message });
+        log(`  ${kind} ${subject}: FAILED: ${message}`);
+      }
+    }
+    rows.push(...sectionRows);
+    if (sectionRows.length) log(`\n${formatTable(title, sectionRows)}\n`);
+  };
+  const archsFor = (s: BenchSection) => opts.archs ?? DEFAULT_ARCHS[s];
+
+  if (opts.sections.includes("data")) {
+    await section("data", "Data pipeline (decode + resize + augment)", ["pipeline"], async () => {
+      const { benchDataPipeline } = await import("../data");
+      const dataRows = await benchDataPipeline({ imageSize: 224, images: opts.dataImages, batchSize: opts.batch });
+      return dataRows.map((r) => ({
+        kind: "data" as const, subject: r.stage, variant: r.source, engine: r.backend, threads: r.backend === "sharp" ? os.cpus().length : engine.threads,
+        inputSize: r.imageSize, batch: opts.batch, imagesPerSecond: round(r.imagesPerSecond), repetitions: 1, note: `${r.images} images`,
+      }));
+    });
+  }
+  if (opts.sections.includes("latency")) {
+    await section("latency", `Batch-1 latency at ${opts.latencySize} px`, archsFor("latency"), (arch) =>
+      benchLatency(arch, { ...context, inputSize: opts.latencySize, repetitions: opts.latencyReps }));
+  }
+  if (opts.sections.includes("train")) {
+    const pairs = archsFor("train").flatMap((arch) => opts.trainSizes.map((size) => `${arch}@${size}`));
+    await section("train", `Full training, batch ${opts.batch}`, pairs, (pair) => {
+      const [arch, size] = pair.split("@");
+      return [benchTraining(arch, { ...context, inputSize: Number(size), batch: opts.batch, steps: opts.trainSteps, microBatch: opts.microBatch })];
+    });
+    if (opts.workers > 1) {
+      await section("train", `Training on ${opts.workers} worker processes at once (both cores)`, archsFor("train"), (arch) =>
+        benchWorkers({ arch, workers: opts.workers, inputSize: opts.trainSizes[0], batch: opts.batch, steps: opts.trainSteps, engine: opts.engine }));
+    }
+  }
+  if (opts.sections.includes("features")) {
+    await section("features", `Frozen-feature extraction, batch ${opts.batch}`, archsFor("features"), (arch) =>
+      benchFeatures(arch, { ...context, inputSize: opts.featureSize, batch: opts.batch, batches: opts.featureBatches }));
+  }
+  if (opts.torch) {
+    const missing = await torchAvailable();
+    if (missing) {
+      log(`PyTorch comparison skipped: ${missing}`);
+      errors.push({ kind: "torch", subject: "pytorch", message: missing });
+    } else {
+      const torchArchs = [...new Set([...(opts.sections.includes("latency") ? archsFor("latency") : []), ...(opts.sections.includes("train") ? archsFor("train") : [])])];
+      await section("torch", `PyTorch CPU, same session (${engine.threads} thread(s))`, ["pytorch"], () =>
+        benchTorch({ archs: torchArchs, threads: engine.threads, latencyReps: opts.latencyReps, trainSizes: opts.sections.includes("train") ? opts.trainSizes : [], trainSteps: opts.trainSteps, batch: opts.batch }));
+      const ratios = ratioLines(rows);
+      if (ratios.length) log(["tfjs / PyTorch (time ratio, same session):", ...ratios].join("\n"));
+    }
+  }
+  const heap = sampleWasmHeap();
+  return {
+    schema: BENCH_SCHEMA,
+    createdAt: new Date().toISOString(),
+    command: opts.command,
+    engine: engine.engine,
+    threads: engine.threads,
+    tfjsVersion: tf.version.tfjs,
+    host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "unknown", totalMemoryGiB: round(os.totalmem() / 1024 ** 3, 1), loadAverage1m: round(os.loadavg()[0], 1) },
+    rows,
+    peakRssMiB: round(peakRssMiB(), 0),
+    peakWasmHeapMiB: heap ? round(heap / 1024 ** 2, 0) : undefined,
+    errors,
+  };
+}
+
+/** tfjs time / PyTorch time for each latency and training row that has a PyTorch twin. */
+export function ratioLines(rows: BenchRow[]): string[] {
+  const torch = rows.filter((r) => r.kind === "torch");
+  const lines: string[] = [];
+  for (const r of rows) {
+    if (r.kind === "latency" && r.p50Ms !== undefined) {
+      const t = torch.find((x) => x.subject === r.subject && x.variant.startsWith("latency") && x.inputSize === r.inputSize);
+      if (t?.p50Ms) lines.push(`  latency ${r.subject} ${r.variant}: ${(r.p50Ms / t.p50Ms).toFixed(2)}× (${r.p50Ms} vs ${t.p50Ms} ms)`);
+    }
+    if (r.kind === "train" && r.imagesPerSecond !== undefined) {
+      const t = torch.find((x) => x.subject === r.subject && x.variant.startsWith("train") && x.inputSize === r.inputSize);
+      if (t?.imagesPerSecond) lines.push(`  train ${r.subject} ${r.inputSize}px: ${(t.imagesPerSecond / r.imagesPerSecond).toFixed(2)}× (${r.imagesPerSecond} vs ${t.imagesPerSecond} img/s)`);
+    }
+  }
+  return lines;
+}

@@ -1,0 +1,43 @@
+// Timing helpers: wall clock and this process's CPU time, percentiles, peak memory.
+import * as tf from "@tensorflow/tfjs";
+
+export interface Timed {
+  wallSeconds: number;
+  cpuSeconds: number;
+}
+
+export function timeSync(fn: () => void): Timed {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  fn();
+  const cpu = process.cpuUsage(cpu0);
+  return { wallSeconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (!sorted.length) return NaN;
+  const rank = (p / 100) * (sorted.length - 1);
+  const lo = Math.floor(rank);
+  const hi = Math.ceil(rank);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
+}
+
+let peakHeapBytes = 0;
+
+/** Samples the wasm heap size (it only grows) so that the report can state the peak. */
+export function sampleWasmHeap(): number {
+  const backend = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+  const bytes = backend.wasm?.HEAPU8?.buffer.byteLength ?? 0;
+  peakHeapBytes = Math.max(peakHeapBytes, bytes);
+  return peakHeapBytes;
+}
+
+export function peakRssMiB(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+export function round(value: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

@@ -1,0 +1,118 @@
+// Latency, training and frozen-feature throughput of the architectures on the active backend.
+import * as tf from "@tensorflow/tfjs";
+import { foldBatchNormForInference, planMicroBatch, trainStepMicroBatched, inferenceBytesPerImage } from "../engine/wasm";
+import { buildArchitecture } from "../models";
+import { percentile, round, sampleWasmHeap, timeSync } from "./measure";
+import type { BenchRow } from "./types";
+
+export interface ModelBenchContext {
+  engine: string;
+  threads: number;
+  onRow?: (row: BenchRow) => void;
+}
+
+/** Batch-1 latency of the ImageNet classifier at `inputSize`, as built and with BatchNorm folded. */
+export function benchLatency(arch: string, opts: ModelBenchContext & { inputSize: number; repetitions: number; warmup?: number }): BenchRow[] {
+  const model = buildArchitecture(arch, { includeTop: true, inputShape: [opts.inputSize, opts.inputSize, 3] });
+  const rows: BenchRow[] = [];
+  try {
+    const folded = foldBatchNormForInference(model);
+    try {
+      const x = tf.randomUniform([1, opts.inputSize, opts.inputSize, 3], -1, 1, "float32", 1);
+      for (const [variant, m] of [["keras graph", model], [`BN folded (${folded.foldedBatchNorms} BN, ${folded.fusedActivations} act fused)`, folded.model]] as const) {
+        const times: number[] = [];
+        let cpuSeconds = 0;
+        for (let i = 0; i < (opts.warmup ?? 2) + opts.repetitions; i++) {
+          const t = timeSync(() => tf.tidy(() => (m.predict(x) as tf.Tensor).dataSync()));
+          if (i >= (opts.warmup ?? 2)) {
+            times.push(t.wallSeconds * 1000);
+            cpuSeconds += t.cpuSeconds;
+          }
+        }
+        sampleWasmHeap();
+        const row: BenchRow = {
+          kind: "latency", subject: arch, variant, engine: opts.engine, threads: opts.threads, inputSize: opts.inputSize, batch: 1,
+          p50Ms: round(percentile(times, 50)), p90Ms: round(percentile(times, 90)), imagesPerCpuSecond: round(opts.repetitions / cpuSeconds), repetitions: opts.repetitions,
+        };
+        rows.push(row);
+        opts.onRow?.(row);
+      }
+      x.dispose();
+    } finally {
+      folded.model.dispose();
+    }
+  } finally {
+    model.dispose();
+  }
+  return rows;
+}
+
+/** Full training (every layer trainable, 2 classes, Adam) images/s with batch `batch`, micro-batched to fit the heap. */
+export function benchTraining(arch: string, opts: ModelBenchContext & { inputSize: number; batch: number; steps: number; microBatch?: number | "auto" }): BenchRow {
+  const model = buildArchitecture(arch, { includeTop: true, classes: 2, inputShape: [opts.inputSize, opts.inputSize, 3] });
+  const optimizer = tf.train.adam(1e-4);
+  const xs = tf.randomUniform([opts.batch, opts.inputSize, opts.inputSize, 3], -1, 1, "float32", 2);
+  const ys = tf.oneHot(tf.tensor1d(Array.from({ length: opts.batch }, (_, i) => i % 2), "int32"), 2);
+  try {
+    let microBatchSize = 0;
+    const step = () => { microBatchSize = trainStepMicroBatched({ model, optimizer, xs, ys, microBatchSize: opts.microBatch ?? "auto" }).microBatchSize; };
+    step(); // warm-up: kernel setup, optimizer slots
+    let wall = 0;
+    let cpu = 0;
+    for (let i = 0; i < opts.steps; i++) {
+      const t = timeSync(step);
+      wall += t.wallSeconds;
+      cpu += t.cpuSeconds;
+    }
+    sampleWasmHeap();
+    const images = opts.steps * opts.batch;
+    const row: BenchRow = {
+      kind: "train", subject: arch, variant: microBatchSize < opts.batch ? `micro-batch ${microBatchSize}` : "one pass", engine: opts.engine, threads: opts.threads,
+      inputSize: opts.inputSize, batch: opts.batch, imagesPerSecond: round(images / wall), imagesPerCpuSecond: round(images / cpu), repetitions: opts.steps,
+    };
+    opts.onRow?.(row);
+    return row;
+  } finally {
+    tf.dispose([xs, ys]);
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+/** Frozen-base feature extraction (no top, average pooled, inference mode) images/s, as built and BN folded. */
+export function benchFeatures(arch: string, opts: ModelBenchContext & { inputSize: number; batch: number; batches: number }): BenchRow[] {
+  const base = buildArchitecture(arch, { includeTop: false, pooling: "avg", inputShape: [opts.inputSize, opts.inputSize, 3] });
+  const rows: BenchRow[] = [];
+  try {
+    const folded = foldBatchNormForInference(base);
+    const chunk = planMicroBatch({ batchSize: opts.batch, bytesPerImage: inferenceBytesPerImage(base), what: `feature extraction with ${arch}` });
+    const xs = tf.randomUniform([opts.batch, opts.inputSize, opts.inputSize, 3], -1, 1, "float32", 3);
+    try {
+      for (const [variant, m] of [["keras graph", base], ["BN folded", folded.model]] as const) {
+        const run = () => tf.tidy(() => (m.predict(xs, { batchSize: chunk }) as tf.Tensor).dataSync());
+        run();
+        let wall = 0;
+        let cpu = 0;
+        for (let i = 0; i < opts.batches; i++) {
+          const t = timeSync(run);
+          wall += t.wallSeconds;
+          cpu += t.cpuSeconds;
+        }
+        sampleWasmHeap();
+        const images = opts.batches * opts.batch;
+        const row: BenchRow = {
+          kind: "features", subject: arch, variant: chunk < opts.batch ? `${variant}, chunks of ${chunk}` : variant, engine: opts.engine, threads: opts.threads,
+          inputSize: opts.inputSize, batch: opts.batch, imagesPerSecond: round(images / wall), imagesPerCpuSecond: round(images / cpu), repetitions: opts.batches,
+        };
+        rows.push(row);
+        opts.onRow?.(row);
+      }
+    } finally {
+      xs.dispose();
+      folded.model.dispose();
+    }
+  } finally {
+    base.dispose();
+  }
+  return rows;
+}

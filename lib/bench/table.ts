@@ -1,0 +1,25 @@
+// Plain-text table of bench rows (one table per kind).
+import type { BenchRow } from "./types";
+
+const COLUMNS: Array<[string, (r: BenchRow) => string]> = [
+  ["subject", (r) => r.subject],
+  ["variant", (r) => r.variant],
+  ["engine", (r) => r.engine],
+  ["threads", (r) => String(r.threads)],
+  ["input", (r) => String(r.inputSize)],
+  ["batch", (r) => String(r.batch)],
+  ["p50 ms", (r) => (r.p50Ms === undefined ? "" : r.p50Ms.toFixed(1))],
+  ["p90 ms", (r) => (r.p90Ms === undefined ? "" : r.p90Ms.toFixed(1))],
+  ["img/s", (r) => (r.imagesPerSecond === undefined ? "" : r.imagesPerSecond.toFixed(2))],
+  ["img/cpu-s", (r) => (r.imagesPerCpuSecond === undefined ? "" : r.imagesPerCpuSecond.toFixed(2))],
+  ["reps", (r) => String(r.repetitions)],
+  ["note", (r) => r.note ?? ""],
+];
+
+export function formatTable(title: string, rows: BenchRow[]): string {
+  const used = COLUMNS.filter(([, get]) => rows.some((r) => get(r) !== ""));
+  const cells = rows.map((r) => used.map(([, get]) => get(r)));
+  const widths = used.map(([name], i) => Math.max(name.length, ...cells.map((c) => c[i].length)));
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd();
+  return [title, line(used.map(([name]) => name)), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
+}

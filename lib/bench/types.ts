@@ -1,0 +1,38 @@
+// Rows of `showcase bench`: every row names engine, threads, input size and batch.
+export const BENCH_SCHEMA = "showcase.bench/1";
+
+export type BenchKind = "latency" | "train" | "features" | "data" | "torch";
+
+export interface BenchRow {
+  kind: BenchKind;
+  /** Architecture id, or the pipeline stage for data rows. */
+  subject: string;
+  /** "keras graph", "BN folded", "micro-batch 8", "torch 2 threads" … */
+  variant: string;
+  engine: string;
+  threads: number;
+  inputSize: number;
+  batch: number;
+  /** Latency rows: per-call milliseconds. */
+  p50Ms?: number;
+  p90Ms?: number;
+  imagesPerSecond?: number;
+  /** Images per second of this process's CPU time (robust when other processes share the cores). */
+  imagesPerCpuSecond?: number;
+  repetitions: number;
+  note?: string;
+}
+
+export interface BenchReport {
+  schema: typeof BENCH_SCHEMA;
+  createdAt: string;
+  command: string;
+  engine: string;
+  threads: number;
+  tfjsVersion: string;
+  host: { cpus: number; cpuModel: string; totalMemoryGiB: number; loadAverage1m: number };
+  rows: BenchRow[];
+  peakRssMiB: number;
+  peakWasmHeapMiB?: number;
+  errors: Array<{ kind: BenchKind; subject: string; message: string }>;
+}
