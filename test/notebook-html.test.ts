@@ -87,6 +87,12 @@ test("plotly: every chart gets a div, the library is inlined once, JSON cannot c
   assert.ok(html.includes("var s = '<\\/script>'"), "the library cannot end its own script element");
   const withoutCharts = renderReportHtml({ entries: [entries()[2]], plotlySource: () => FAKE_PLOTLY });
   assert.ok(!withoutCharts.includes("plotly.js v9 fake"), "no charts, no library");
+  assert.ok(html.indexOf("plotly.js v9 fake") < html.indexOf("</head>"), "library in the head, before any output script");
+
+  const htmlChart = notebook([code("chart()", [{ output_type: "display_data", data: { "text/html": "<div id=p></div><script>Plotly.newPlot('p', [])</script>" }, metadata: {} }])]);
+  const page = renderReportHtml({ entries: [{ name: "01-x.ipynb", status: "passed", notebook: htmlChart }], plotlySource: () => FAKE_PLOTLY });
+  assert.ok(page.includes("plotly.js v9 fake"), "an HTML output that calls Plotly gets the library too");
+  assert.ok(page.includes("<script>Plotly.newPlot('p', [])</script>"));
 });
 
 test("self-contained with the real plotly bundle: nothing loaded from outside, library once", () => {

@@ -38,13 +38,15 @@ export function renderReportHtml(options: RenderReportOptions): string {
   const title = options.title ?? "Deeplearning showcase — report";
   const context = new RenderContext();
   const sections = options.entries.map((entry, index) => renderEntry(entry, index, context));
-  const plotly = context.plotCount > 0 ? plotlyScripts(options.plotlySource ?? defaultPlotlySource) : "";
+  const plotly = context.plotCount > 0 || context.htmlUsesPlotly;
   return [
     "<!DOCTYPE html>",
     '<html lang="en"><head><meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     `<title>${escapeHtml(title)}</title>`,
     `<style>${PAGE_CSS}\n${highlightCss()}</style>`,
+    // In the head, so that scripts inside notebook outputs may call window.Plotly at once.
+    plotly ? plotlyLibrary(options.plotlySource ?? defaultPlotlySource) : "",
     "</head><body>",
     `<header><h1>${escapeHtml(title)}</h1>`,
     `<p class="meta">generated ${escapeHtml((options.generatedAt ?? new Date()).toISOString())}</p>`,
@@ -55,7 +57,7 @@ export function renderReportHtml(options: RenderReportOptions): string {
     "<main>",
     ...sections,
     "</main>",
-    plotly,
+    context.plotCount > 0 ? PLOT_CHARTS_SCRIPT : "",
     "</body></html>",
     "",
   ].join("\n");
@@ -64,6 +66,8 @@ export function renderReportHtml(options: RenderReportOptions): string {
 /** Per page: unique ids for charts and headings. */
 class RenderContext {
   plotCount = 0;
+  /** An HTML output calls plotly.js itself (e.g. a div plus a script made for JupyterLab). */
+  htmlUsesPlotly = false;
   readonly markdown = createMarkdown();
   readonly ansi = new AnsiUp();
 
@@ -161,7 +165,11 @@ function renderBundle(data: MimeBundle, context: RenderContext): string {
   const text = (mime: string) => (typeof data[mime] === "string" || Array.isArray(data[mime]) ? joinText(data[mime] as string | string[]) : undefined);
   if (data[PLOTLY_MIME] !== undefined) return renderPlotly(data[PLOTLY_MIME], context);
   const html = text("text/html");
-  if (html !== undefined) return isPlotlyLibrary(html) ? "<!-- plotly.js is inlined once at the end of this page -->" : html;
+  if (html !== undefined) {
+    if (isPlotlyLibrary(html)) return "<!-- plotly.js is inlined once in this page's head -->";
+    if (/\bPlotly\.(newPlot|react|plot)\b/.test(html)) context.htmlUsesPlotly = true;
+    return html;
+  }
   for (const mime of ["image/png", "image/jpeg", "image/gif"]) {
     const base64 = text(mime);
     if (base64 !== undefined) return `<img alt="" src="data:${mime};base64,${base64.replace(/\s+/g, "")}">`;
@@ -187,20 +195,23 @@ function isPlotlyLibrary(html: string): boolean {
   return html.length > 500_000 && /plotly\.js v\d/.test(html.slice(0, 20_000));
 }
 
-function plotlyScripts(source: () => string): string {
+function plotlyLibrary(source: () => string): string {
   // require.js (if some output brought it) would capture plotly's UMD wrapper: hide `define` meanwhile.
   const library = source().replace(/<\/script/gi, "<\\/script");
   return [
     "<script>window.__showcaseDefine = window.define; window.define = undefined;</script>",
     `<script>${library}</script>`,
-    "<script>window.define = window.__showcaseDefine;",
-    "document.querySelectorAll('script[data-plotly-for]').forEach(function (spec) {",
-    "  var figure = JSON.parse(spec.textContent);",
-    "  var target = document.getElementById(spec.getAttribute('data-plotly-for'));",
-    "  window.Plotly.newPlot(target, figure.data || [], figure.layout || {}, Object.assign({ responsive: true, displaylogo: false }, figure.config || {}));",
-    "});</script>",
+    "<script>window.define = window.__showcaseDefine;</script>",
   ].join("\n");
 }
+
+const PLOT_CHARTS_SCRIPT = `<script>
+document.querySelectorAll('script[data-plotly-for]').forEach(function (spec) {
+  var figure = JSON.parse(spec.textContent);
+  var target = document.getElementById(spec.getAttribute('data-plotly-for'));
+  window.Plotly.newPlot(target, figure.data || [], figure.layout || {}, Object.assign({ responsive: true, displaylogo: false }, figure.config || {}));
+});
+</script>`;
 
 function defaultPlotlySource(): string {
   return readFileSync(require.resolve("plotly.js-dist-min/plotly.min.js"), "utf8");
