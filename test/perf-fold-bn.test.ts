@@ -75,7 +75,7 @@ test("trainStepMicroBatched gives the full-batch update when the model has no Ba
     return tf.model({ inputs: input, outputs: apply(tf.layers.dense({ units: 2, activation: "softmax", kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }), x) });
   };
   const xs = tf.randomUniform([6, 8, 8, 3], 0, 1, "float32", 5);
-  const ys = tf.oneHot(tf.tensor1d([0, 1, 1, 0, 1, 0], "int32"), 2);
+  const ys = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 1, 1, 0, 1, 0], "int32"), 2));
   const weightsAfter = (microBatchSize: number) => {
     const model = build();
     const result = trainStepMicroBatched({ model, optimizer: tf.train.sgd(0.5), xs, ys, microBatchSize });

@@ -52,7 +52,7 @@ export function benchTraining(arch: string, opts: ModelBenchContext & { inputSiz
   const model = buildArchitecture(arch, { includeTop: true, classes: 2, inputShape: [opts.inputSize, opts.inputSize, 3] });
   const optimizer = tf.train.adam(1e-4);
   const xs = tf.randomUniform([opts.batch, opts.inputSize, opts.inputSize, 3], -1, 1, "float32", 2);
-  const ys = tf.oneHot(tf.tensor1d(Array.from({ length: opts.batch }, (_, i) => i % 2), "int32"), 2);
+  const ys = tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from({ length: opts.batch }, (_, i) => i % 2), "int32"), 2));
   try {
     let microBatchSize = 0;
     const step = () => { microBatchSize = trainStepMicroBatched({ model, optimizer, xs, ys, microBatchSize: opts.microBatch ?? "auto" }).microBatchSize; };

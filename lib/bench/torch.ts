@@ -9,7 +9,7 @@ import type { BenchRow } from "./types";
 const run = promisify(execFile);
 export const TORCH_SCRIPT = projectPath("scripts", "torch-bench.py");
 
-export async function torchAvailable(python = "python3"): Promise<string | undefined> {
+export async function torchAvailable(python = process.env.TORCH_PYTHON ?? "/usr/bin/python3"): Promise<string | undefined> {
   if (!(await fileExists(TORCH_SCRIPT))) return "scripts/torch-bench.py is missing";
   try {
     await run(python, ["-c", "import torch"], { timeout: 60_000 });
@@ -24,6 +24,6 @@ export async function benchTorch(opts: { archs: string[]; threads: number; laten
     "--train-sizes", opts.trainSizes.join(","), "--steps", String(opts.trainSteps), "--batch", String(opts.batch)];
   // OpenBLAS otherwise picks a slow generic kernel on these virtual CPUs (see shared/notes/engines.md).
   const env = { ...process.env, OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? "SkylakeX" };
-  const { stdout } = await run(opts.python ?? "python3", args, { env, timeout: opts.timeoutMs ?? 900_000, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run(opts.python ?? process.env.TORCH_PYTHON ?? "/usr/bin/python3", args, { env, timeout: opts.timeoutMs ?? 900_000, maxBuffer: 16 * 1024 * 1024 });
   return JSON.parse(stdout.trim().split("\n").pop() ?? "[]") as BenchRow[];
 }
