@@ -138,6 +138,8 @@ test("CLI entry: sharding is recognised, --plan lists the runs, bad input exits 
   assert.ok(wantsSharding(["--retry-failed"], {}));
   assert.ok(wantsSharding([], { SHARD_COUNT: "4", JOB_COMPLETION_INDEX: "1" }));
   assert.ok(!wantsSharding(["--quiet"], { SLURM_ARRAY_TASK_ID: "1" }));
+  assert.ok(wantsSharding([], { SEEDS: "1,2" }), "a grid is never ignored by plain training");
+  assert.ok(wantsSharding(["--learning-rates", "0.1,0.01"], {}));
   const runsDir = await tempRunsDir();
   const env = { ARCHS: "mobilenet", SEEDS: "1,2,3", RUN_ID: "cli", RUNS_DIR: runsDir };
   const out: string[] = [];
@@ -153,7 +155,7 @@ test("CLI entry: sharding is recognised, --plan lists the runs, bad input exits 
     [["--shard", "2/2"], env, /from 0 to 1/],
     [["--shards", "0/2"], env, /unknown option --shards/],
     [["extra"], env, /unexpected argument/],
-    [[], env, /not sharded/],
+    [[], { ...env, SEEDS: "" }, /not sharded/],
     [["--shard", "0/2"], { ...env, SEEDS: "1,2" }, /different run list.*grid\.seeds/],
     [["--shard", "0/2"], { ...env, EPOCHS: "zero" }, /EPOCHS/],
   ];
@@ -169,5 +171,8 @@ test("CLI entry: sharding is recognised, --plan lists the runs, bad input exits 
   out.length = 0;
   assert.equal(await runShardFromCli({ args: ["--shard", "1/2"], env, trainOne, ...io }), 0);
   assert.match(out.at(-1) ?? "", /shard 1\/2: 1 trained, 0 skipped/);
+  out.length = 0;
+  assert.equal(await runShardFromCli({ args: [], env, trainOne, ...io }), 0, "a grid without a shard: the whole list here");
+  assert.match(out.join("\n"), /shard 0\/1 \(from whole list\): 3 of 3 runs[\s\S]*2 trained, 1 skipped/);
   await fs.rm(runsDir, { recursive: true, force: true });
 });

@@ -17,16 +17,24 @@ const PARAMETER_FLAGS = new Map(
 export const SHARD_USAGE = [
   "showcase train --shard i/n [--retry-failed]   run part i (0-based) of n of the run list",
   "showcase train --plan                         write and print the run list (runlist.json), train nothing",
+  "SEEDS=1,2 showcase train                      the whole grid on this machine (= --shard 0/1)",
   "  parameters as in `showcase train`: environment or flags (--archs, --seeds 1,2,3, --learning-rates …, --quiet)",
   "  or SHARD_COUNT=n with JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (Slurm array)",
   "  grid: ARCHS × SEEDS=1,2,3 × LEARNING_RATES=0.001,0.0001 (defaults: SEED, LEARNING_RATE); RETRY_FAILED=1 = --retry-failed",
   "  exit codes: 0 done, 1 transient failure (retry), 2 bad parameters, 3 deterministic failure (do not retry)",
 ].join("\n");
 
-/** True when `showcase train` should hand over to runShardFromCli. */
+const GRID_VARIABLES = ["SEEDS", "LEARNING_RATES"] as const;
+
+/**
+ * True when `showcase train` should hand over to runShardFromCli: a shard is named, or a grid
+ * (SEEDS, LEARNING_RATES) is asked for — plain training has one seed and one learning rate, so a
+ * grid is never silently ignored; without a shard it runs whole on this machine (shard 0/1).
+ */
 export function wantsSharding(args: readonly string[], env: Env = process.env): boolean {
   const named = (flag: string) => args.some((arg) => arg === `--${flag}` || arg.startsWith(`--${flag}=`));
-  return SHARD_FLAGS.some(named) || Boolean(env.SHARD_COUNT?.trim());
+  const grid = GRID_VARIABLES.some((name) => Boolean(env[name]?.trim()) || named(name.toLowerCase().replace(/_/g, "-")));
+  return SHARD_FLAGS.some(named) || Boolean(env.SHARD_COUNT?.trim()) || grid;
 }
 
 export async function runShardFromCli(opts: {
@@ -50,7 +58,10 @@ export async function runShardFromCli(opts: {
     const runList = planRuns(params, env);
     const runDir = runDirFor(params);
     // Every input is checked before anything is written.
-    const shard = flags.has("plan") ? undefined : resolveShard({ shardFlag: flags.get("shard"), env });
+    const gridOnly = GRID_VARIABLES.some((name) => Boolean(env[name]?.trim()));
+    const shard = flags.has("plan")
+      ? undefined
+      : (resolveShard({ shardFlag: flags.get("shard"), env }) ?? (gridOnly ? { index: 0, count: 1, source: "whole list" as const } : undefined));
     if (!shard && !flags.has("plan")) throw new UsageError(`not sharded: give --shard i/n or SHARD_COUNT with a scheduler index\n${SHARD_USAGE}`);
     const { created } = await writeOrVerifyRunList(runDir, runList);
     if (!shard) {

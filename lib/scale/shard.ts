@@ -7,7 +7,7 @@ export interface Shard {
   index: number;
   count: number;
   /** Where the index came from, for log lines. */
-  source: "--shard" | "JOB_COMPLETION_INDEX" | "SLURM_ARRAY_TASK_ID";
+  source: "--shard" | "JOB_COMPLETION_INDEX" | "SLURM_ARRAY_TASK_ID" | "whole list";
 }
 
 export const MAX_SHARD_COUNT = 100_000;
