@@ -19,6 +19,7 @@ export interface WeightsLocation {
 export function weightsFileFor(id: ArchId | string, opts: Omit<WeightsLocation, "weightsDir">): WeightsFile {
   const spec = getArchSpec(id);
   let files = spec.weights;
+  if (opts.alpha !== undefined && !spec.weightsFor) throw new Error(`${spec.id}: alpha applies to mobilenet and mobilenet_v2 only`);
   if (spec.weightsFor && (opts.alpha !== undefined || opts.inputSize !== undefined)) {
     const alpha = opts.alpha ?? 1;
     // Like Keras: sizes without published weights use the 224 px file (the weights are size-independent).
