@@ -77,7 +77,7 @@ test("ranges: rotation keeps the shape, shift moves content, channel shift stays
 
 test("host path, tf.image.transform (wasm, cpu) and the gather fallback agree for every fill mode", async () => {
   const x = images(3, 16, 16);
-  const data = x.dataSync();
+  const data = x.dataSync() as Float32Array;
   for (const fillMode of ["nearest", "constant", "reflect", "wrap"] as const) {
     const config = { ...STUDY_AUGMENT, rotationRange: 60, widthShiftRange: 0.4, shearRange: 20, fillMode, cval: 17, channelShiftRange: 0 };
     const host = tf.tensor4d(augmentPixels(data, [3, 16, 16, 3], { config, seed: 4 }), [3, 16, 16, 3]);

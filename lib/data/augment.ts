@@ -186,58 +186,81 @@ const isIdentity = (row: number[]) => row.every((value, i) => Math.abs(value - [
  * (same sampling rules as the Transform kernels). On CPU engines this is several times faster than
  * the cpu/wasm Transform kernels, and it is what keeps the input pipeline ahead of training there.
  */
-export function augmentPixels(data: ArrayLike<number>, shape: [number, number, number, number], opts: { config: AugmentConfig; seed: number }): Float32Array {
+export function augmentPixels(data: Float32Array | Uint8Array, shape: [number, number, number, number], opts: { config: AugmentConfig; seed: number }): Float32Array {
   const [n, height, width, channels] = shape;
-  const { fillMode, cval } = opts.config;
-  const transforms = drawTransforms({ config: opts.config, seed: opts.seed, count: n, width, height });
-  const out = new Float32Array(n * height * width * channels);
   const imageSize = height * width * channels;
+  const images = Array.from({ length: n }, (_, b) => data.subarray(b * imageSize, (b + 1) * imageSize));
+  return augmentImages(images, [height, width, channels], opts);
+}
+
+/**
+ * augmentPixels for separate images (e.g. decoded uint8 buffers): each image is warped straight
+ * into its slice of one float32 batch, with no intermediate batch copy (cache-friendly).
+ */
+export function augmentImages(images: readonly (Float32Array | Uint8Array)[], shape: [number, number, number], opts: { config: AugmentConfig; seed: number }): Float32Array {
+  const [height, width, channels] = shape;
+  const transforms = drawTransforms({ config: opts.config, seed: opts.seed, count: images.length, width, height });
+  const imageSize = height * width * channels;
+  const out = new Float32Array(images.length * imageSize);
+  images.forEach((image, b) => {
+    warpImage(image, out, b * imageSize, transformRow(transforms[b], width, height), shape, opts.config);
+    if (opts.config.channelShiftRange && transforms[b].channelShift !== 0) channelShift(out.subarray(b * imageSize, (b + 1) * imageSize), transforms[b].channelShift);
+  });
+  return out;
+}
+
+/** Keras apply_channel_shift: one intensity added to every channel, clipped to the image's min and max. */
+function channelShift(image: Float32Array, shift: number): void {
+  let low = Infinity;
+  let high = -Infinity;
+  for (let i = 0; i < image.length; i++) {
+    if (image[i] < low) low = image[i];
+    if (image[i] > high) high = image[i];
+  }
+  for (let i = 0; i < image.length; i++) image[i] = Math.min(Math.max(image[i] + shift, low), high);
+}
+
+function warpImage(data: Float32Array | Uint8Array, out: Float32Array, outBase: number, t: number[], shape: [number, number, number], config: AugmentConfig): void {
+  const [height, width, channels] = shape;
+  const { fillMode, cval } = config;
   const rowStride = width * channels;
-  const read = (base: number, y: number, x: number, c: number) => (y >= 0 && y < height && x >= 0 && x < width ? data[base + y * rowStride + x * channels + c] : cval);
-  for (let b = 0; b < n; b++) {
-    const t = transformRow(transforms[b], width, height);
-    const base = b * imageSize;
-    if (isIdentity(t)) {
-      for (let i = 0; i < imageSize; i++) out[base + i] = data[base + i];
-    } else {
-      let o = base;
-      for (let y = 0; y < height; y++) {
-        for (let x = 0; x < width; x++) {
-          const inX = mapCoordinate(t[0] * x + t[1] * y + t[2], width, fillMode);
-          const inY = mapCoordinate(t[3] * x + t[4] * y + t[5], height, fillMode);
-          const x0 = Math.floor(inX);
-          const y0 = Math.floor(inY);
-          const fx = inX - x0;
-          const fy = inY - y0;
-          const inside = x0 >= 0 && y0 >= 0 && x0 + 1 < width && y0 + 1 < height;
-          for (let c = 0; c < channels; c++, o++) {
-            let top: number;
-            let bottom: number;
-            if (inside) {
-              const i = base + y0 * rowStride + x0 * channels + c;
-              top = (1 - fx) * data[i] + fx * data[i + channels];
-              bottom = (1 - fx) * data[i + rowStride] + fx * data[i + rowStride + channels];
-            } else {
-              top = (1 - fx) * read(base, y0, x0, c) + fx * read(base, y0, x0 + 1, c);
-              bottom = (1 - fx) * read(base, y0 + 1, x0, c) + fx * read(base, y0 + 1, x0 + 1, c);
-            }
-            out[o] = (1 - fy) * top + fy * bottom;
-          }
+  if (isIdentity(t)) {
+    out.set(data, outBase);
+    return;
+  }
+  const clampOnly = fillMode === "nearest";
+  const read = (y: number, x: number, c: number) => (y >= 0 && y < height && x >= 0 && x < width ? data[y * rowStride + x * channels + c] : cval);
+  let o = outBase;
+  for (let y = 0; y < height; y++) {
+    // affine: the source point moves by (t0, t3) per output pixel along the row
+    let sx = t[1] * y + t[2];
+    let sy = t[4] * y + t[5];
+    for (let x = 0; x < width; x++, sx += t[0], sy += t[3]) {
+      const inX = clampOnly ? (sx < 0 ? 0 : sx > width - 1 ? width - 1 : sx) : mapCoordinate(sx, width, fillMode);
+      const inY = clampOnly ? (sy < 0 ? 0 : sy > height - 1 ? height - 1 : sy) : mapCoordinate(sy, height, fillMode);
+      const x0 = Math.floor(inX);
+      const y0 = Math.floor(inY);
+      const fx = inX - x0;
+      const fy = inY - y0;
+      if (x0 >= 0 && y0 >= 0 && x0 + 1 < width && y0 + 1 < height) {
+        const w00 = (1 - fx) * (1 - fy);
+        const w01 = fx * (1 - fy);
+        const w10 = (1 - fx) * fy;
+        const w11 = fx * fy;
+        let i = y0 * rowStride + x0 * channels;
+        for (let c = 0; c < channels; c++, o++, i++) {
+          out[o] = w00 * data[i] + w01 * data[i + channels] + w10 * data[i + rowStride] + w11 * data[i + rowStride + channels];
+        }
+      } else {
+        // at the border a neighbour may fall outside: it reads as cval (with its bilinear weight)
+        for (let c = 0; c < channels; c++, o++) {
+          const top = (1 - fx) * read(y0, x0, c) + fx * read(y0, x0 + 1, c);
+          const bottom = (1 - fx) * read(y0 + 1, x0, c) + fx * read(y0 + 1, x0 + 1, c);
+          out[o] = (1 - fy) * top + fy * bottom;
         }
       }
     }
-    const shift = transforms[b].channelShift;
-    if (opts.config.channelShiftRange && shift !== 0) {
-      let low = Infinity;
-      let high = -Infinity;
-      for (let i = base; i < base + imageSize; i++) {
-        if (out[i] < low) low = out[i];
-        if (out[i] > high) high = out[i];
-      }
-      for (let i = base; i < base + imageSize; i++) out[i] = Math.min(Math.max(out[i] + shift, low), high);
-    }
   }
-  return out;
 }
 
 /** The tensor-op path: one tf.image.transform for the batch (gathers where no kernel exists). */
@@ -271,5 +294,5 @@ export function prefersHostAugmentation(): boolean {
  */
 export function augmentBatch(images: tf.Tensor4D, opts: { config: AugmentConfig; seed: number }): tf.Tensor4D {
   if (!prefersHostAugmentation()) return augmentBatchWithOps(images, opts);
-  return tf.tensor4d(augmentPixels(images.dataSync(), images.shape, opts), images.shape);
+  return tf.tensor4d(augmentPixels(images.dataSync() as Float32Array, images.shape, opts), images.shape);
 }

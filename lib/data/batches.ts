@@ -2,7 +2,7 @@
 // Decoding of the next batch overlaps the consumer's work on the current one; tensors are created
 // only when a batch is handed out, and the consumer disposes xs and ys.
 import * as tf from "@tensorflow/tfjs";
-import { augmentBatch, augmentPixels, prefersHostAugmentation } from "./augment";
+import { augmentBatch, augmentImages, prefersHostAugmentation } from "./augment";
 import { decodeResized } from "./decode";
 import { createRng, deriveSeed, shuffled } from "./prng";
 import type { AugmentConfig, DatasetManifest, ImageRecord, SplitName } from "./types";
@@ -57,11 +57,18 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 
 function toTensors(pixels: Uint8Array[], records: ImageRecord[], size: number, classCount: number, augment?: AugmentHook): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
   const shape: [number, number, number, number] = [pixels.length, size, size, 3];
-  const joined = new Float32Array(pixels.length * size * size * 3);
-  pixels.forEach((image, i) => joined.set(image, i * image.length));
+  const joined = () => {
+    const batch = new Float32Array(pixels.length * size * size * 3);
+    pixels.forEach((image, i) => batch.set(image, i * image.length));
+    return batch;
+  };
   return tf.tidy(() => ({
-    // host backends augment the pixels before upload; others upload first and use tensor ops
-    xs: !augment ? tf.tensor4d(joined, shape) : prefersHostAugmentation() ? tf.tensor4d(augmentPixels(joined, shape, augment), shape) : augmentBatch(tf.tensor4d(joined, shape), augment),
+    // host backends augment the decoded bytes straight into the batch; others upload, then use tensor ops
+    xs: !augment
+      ? tf.tensor4d(joined(), shape)
+      : prefersHostAugmentation()
+        ? tf.tensor4d(augmentImages(pixels, [size, size, 3], augment), shape)
+        : augmentBatch(tf.tensor4d(joined(), shape), augment),
     ys: tf.oneHot(tf.tensor1d(records.map((record) => record.labelIndex), "int32"), classCount).toFloat() as tf.Tensor2D,
   }));
 }

@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { sharedPath } from "../paths";
-import { augmentBatch, STUDY_AUGMENT } from "./augment";
+import { augmentBatch, augmentImages, prefersHostAugmentation, STUDY_AUGMENT } from "./augment";
 import { trainBatches } from "./batches";
 import { decodeResized } from "./decode";
 import { deriveSeed } from "./prng";
@@ -20,6 +20,8 @@ export interface DataBenchRow {
   images: number;
   seconds: number;
   imagesPerSecond: number;
+  /** CPU time of this process (all threads) per image: comparable across busy and idle machines. */
+  cpuMsPerImage: number;
   source: string;
 }
 
@@ -74,10 +76,12 @@ function manifestOf(records: ImageRecord[]): DatasetManifest {
   };
 }
 
-async function timed(work: () => Promise<number>): Promise<{ images: number; seconds: number }> {
+async function timed(work: () => Promise<number>): Promise<{ images: number; seconds: number; cpuSeconds: number }> {
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const images = await work();
-  return { images, seconds: (performance.now() - started) / 1000 };
+  const used = process.cpuUsage(cpu);
+  return { images, seconds: (performance.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6 };
 }
 
 export async function benchDataPipeline(opts: DataBenchOptions = {}): Promise<DataBenchRow[]> {
@@ -89,8 +93,8 @@ export async function benchDataPipeline(opts: DataBenchOptions = {}): Promise<Da
   const { records, source, cleanup } = await benchRecords(opts, count);
   const cacheDir = await fs.mkdtemp(path.join(os.tmpdir(), "showcase-bench-cache-"));
   const rows: DataBenchRow[] = [];
-  const add = (stage: string, rowBackend: string, result: { images: number; seconds: number }) =>
-    rows.push({ stage, backend: rowBackend, imageSize, images: result.images, seconds: result.seconds, imagesPerSecond: result.images / result.seconds, source });
+  const add = (stage: string, rowBackend: string, result: { images: number; seconds: number; cpuSeconds: number }) =>
+    rows.push({ stage, backend: rowBackend, imageSize, images: result.images, seconds: result.seconds, imagesPerSecond: result.images / result.seconds, cpuMsPerImage: (1000 * result.cpuSeconds) / result.images, source });
   try {
     // warm-up: sharp's thread pool and the backend's kernels
     const warm = await decodeResized(records.slice(0, 8), { size: imageSize });
@@ -104,7 +108,12 @@ export async function benchDataPipeline(opts: DataBenchOptions = {}): Promise<Da
     add("augment (study settings)", backend, await timed(async () => {
       for (let start = 0, batch = 0; start < pixels.length; start += batchSize, batch++) {
         const group = pixels.slice(start, start + batchSize);
-        const out = tf.tidy(() => augmentBatch(tf.tensor4d(Buffer.concat(group), [group.length, imageSize, imageSize, 3], "int32").toFloat() as tf.Tensor4D, { config, seed: deriveSeed(1, batch) }));
+        const shape: [number, number, number, number] = [group.length, imageSize, imageSize, 3];
+        const options = { config, seed: deriveSeed(1, batch) };
+        // the same path trainBatches takes on this backend
+        const out = prefersHostAugmentation()
+          ? tf.tensor4d(augmentImages(group, [imageSize, imageSize, 3], options), shape)
+          : tf.tidy(() => augmentBatch(tf.tensor4d(Buffer.concat(group), shape, "int32").toFloat() as tf.Tensor4D, options));
         await out.data();
         out.dispose();
       }
