@@ -3,7 +3,7 @@
 // big batch for the loss, with BatchNormalization statistics taken per micro-batch (as PyTorch
 // gradient accumulation does). It keeps the wasm heap bounded at 224 px.
 import * as tf from "@tensorflow/tfjs";
-import { planMicroBatch, trainingBytesPerImage } from "./memory";
+import { planMicroBatch, trainingBytesPerImage, WASM_HEAP_MAX_BYTES, WasmMemoryError } from "./memory";
 
 export interface MicroBatchStepOptions {
   model: tf.LayersModel;
@@ -29,9 +29,12 @@ const categoricalCrossentropy = (ys: tf.Tensor, predictions: tf.Tensor): tf.Scal
 export function trainStepMicroBatched(opts: MicroBatchStepOptions): MicroBatchStepResult {
   const { model, optimizer, xs, ys } = opts;
   const batch = xs.shape[0];
-  const microBatchSize = opts.microBatchSize === undefined || opts.microBatchSize === "auto"
-    ? planMicroBatch({ batchSize: batch, bytesPerImage: trainingBytesPerImage(model), budgetBytes: opts.budgetBytes, what: `training ${model.name}` })
-    : Math.max(1, Math.min(batch, Math.floor(opts.microBatchSize)));
+  const what = `training ${model.name} at ${xs.shape.slice(1, 3).join("×")} px`;
+  const planned = planMicroBatch({ batchSize: batch, bytesPerImage: trainingBytesPerImage(model), budgetBytes: opts.budgetBytes, what });
+  const microBatchSize = opts.microBatchSize === undefined || opts.microBatchSize === "auto" ? planned : Math.max(1, Math.min(batch, Math.floor(opts.microBatchSize)));
+  if (tf.getBackend() === "wasm" && microBatchSize * trainingBytesPerImage(model) > WASM_HEAP_MAX_BYTES * 0.9) {
+    throw new WasmMemoryError(`${what} with micro-batches of ${microBatchSize} needs more than the 4 GiB wasm heap: use microBatchSize "auto" (${planned} fits)`);
+  }
   const lossOf = opts.loss ?? categoricalCrossentropy;
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   let summed: tf.NamedTensorMap | undefined;
