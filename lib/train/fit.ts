@@ -12,6 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import { formatTransfer, type RunParams } from "../config";
 import { evalBatches, STUDY_AUGMENT, stepsPerEpochFor, trainBatches, type DatasetManifest } from "../data";
 import { largestActivationBytesPerImage, planMicroBatches } from "../engine";
+import { foldBatchNormForInference, planMicroBatch, trainingBytesPerImage } from "../engine/wasm";
 import type { EngineDescription } from "../engine/types";
 import { fileExists, readJson, writeJsonAtomic } from "../io/atomic";
 import { applyTransferMode, buildTransferModel, disposeTransferModel, getArchSpec, preprocessInput, type TransferModel } from "../models";
@@ -78,8 +79,21 @@ function countParams(weights: readonly tf.LayerVariable[]): number {
 }
 
 /** Features of the frozen base for one raw batch (inference mode: BN uses its moving statistics). */
-function extractFeatures(transfer: TransferModel, xs: tf.Tensor, mode: Parameters<typeof preprocessInput>[1]): tf.Tensor2D {
-  return tf.tidy(() => transfer.base.predict(preprocessInput(xs, mode), { batchSize: xs.shape[0] }) as tf.Tensor2D);
+function extractFeatures(extractor: tf.LayersModel, xs: tf.Tensor, mode: Parameters<typeof preprocessInput>[1]): tf.Tensor2D {
+  return tf.tidy(() => extractor.predict(preprocessInput(xs, mode), { batchSize: xs.shape[0] }) as tf.Tensor2D);
+}
+
+/**
+ * The frozen base with BatchNormalization folded into the convolutions (lib/engine/wasm, any
+ * backend): the same features up to float32 rounding, fewer kernels per image. The base itself is
+ * untouched (it is what gets saved); falls back to it if folding is not possible.
+ */
+function featureExtractor(base: tf.LayersModel): { model: tf.LayersModel; folded: boolean } {
+  try {
+    return { model: foldBatchNormForInference(base).model, folded: true };
+  } catch {
+    return { model: base, folded: false };
+  }
 }
 
 function scalarEvents(epochs: readonly EpochLog[], kind: "train" | "validation"): ScalarEvent[] {
@@ -122,6 +136,7 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
   });
   const optimizer = createOptimizer({ name: params.optimizer, learningRate: params.learningRate });
   let validationFeatures: { xs: tf.Tensor2D; ys: tf.Tensor2D } | undefined;
+  let extractor: { model: tf.LayersModel; folded: boolean } | undefined;
   try {
     const mode = spec.preprocess;
     const prepare = (x: tf.Tensor) => preprocessInput(x, mode);
@@ -152,11 +167,7 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
     };
 
     const batches = stepsPerEpochFor({ manifest: opts.dataset, batchSize: params.batchSize, stepsPerEpoch: params.stepsPerEpoch });
-    const microBatchSize =
-      opts.microBatchSize ??
-      (opts.engine.engine === "webgpu" && !frozen
-        ? planMicroBatches({ batchSize: params.batchSize, bytesPerImage: largestActivationBytesPerImage(transfer.model), limits: opts.engine.adapter?.limits }).microBatchSize
-        : params.batchSize);
+    const microBatchSize = opts.microBatchSize ?? planMicroBatchSize({ engine: opts.engine, frozen, batchSize: params.batchSize, model: transfer.model, arch });
     const history = (status: ArchHistory["status"], saveSeconds = 0, stoppedEarly = false): ArchHistory => ({
       schema: HISTORY_SCHEMA,
       arch,
@@ -187,15 +198,17 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
         calibrationSeconds: spent.calibration,
         batchNormCalibration: calibration,
         microBatchSize,
+        foldedFeatureExtractor: extractor?.folded ?? false,
       },
     });
 
     if (frozen) {
       const started = performance.now();
+      extractor = featureExtractor(transfer.base);
       emit({ phase: "features", epoch: epochs.length, message: `validation features (${opts.dataset.splits.validation.length} images, once)` });
       const parts: { xs: tf.Tensor2D[]; ys: tf.Tensor2D[] } = { xs: [], ys: [] };
       for await (const batch of evalBatches({ manifest: opts.dataset, split: "validation", imageSize: inputSize, batchSize: params.batchSize, cacheDir: opts.cacheDir })) {
-        parts.xs.push(extractFeatures(transfer, batch.xs, mode));
+        parts.xs.push(extractFeatures(extractor.model, batch.xs, mode));
         parts.ys.push(batch.ys);
         batch.xs.dispose();
       }
@@ -227,7 +240,7 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
           try {
             if (opts.signal?.aborted) throw new TrainingAbortedError(arch, epoch);
             if (frozen) {
-              const features = extractFeatures(transfer, xs, mode);
+              const features = extractFeatures(extractor!.model, xs, mode);
               try {
                 accumulator.add(trainStep({ model: transfer.head, optimizer, xs: features, ys }));
               } finally {
@@ -330,9 +343,26 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
     return { history: final, outcome: state ? "resumed" : "trained" };
   } finally {
     if (validationFeatures) tf.dispose([validationFeatures.xs, validationFeatures.ys]);
+    if (extractor?.folded) extractor.model.dispose();
     optimizer.dispose();
     disposeTransferModel(transfer);
   }
+}
+
+/**
+ * Images per gradient computation for end-to-end training: what fits WebGPU's binding limit
+ * (lib/engine) or the wasm heap (lib/engine/wasm, a clear WasmMemoryError when not even one image
+ * fits); the whole batch elsewhere and in frozen mode (only the small head is trained there).
+ */
+function planMicroBatchSize(opts: { engine: EngineDescription; frozen: boolean; batchSize: number; model: tf.LayersModel; arch: string }): number {
+  if (opts.frozen) return opts.batchSize;
+  if (opts.engine.engine === "webgpu") {
+    return planMicroBatches({ batchSize: opts.batchSize, bytesPerImage: largestActivationBytesPerImage(opts.model), limits: opts.engine.adapter?.limits }).microBatchSize;
+  }
+  if (opts.engine.engine === "wasm") {
+    return planMicroBatch({ batchSize: opts.batchSize, bytesPerImage: trainingBytesPerImage(opts.model), what: `training ${opts.arch}` });
+  }
+  return opts.batchSize;
 }
 
 export const CALIBRATION_IMAGES = 32;

@@ -1,5 +1,9 @@
 // Tables of a training run for the CLI (text) and notebook 02 (HTML): one row per architecture, and
 // the per-epoch table of one architecture. Plain strings; dataframes belong to lib/report.
+import * as path from "node:path";
+import { formatTransfer, type RunParams } from "../config";
+import type { EngineDescription } from "../engine/types";
+import type { MachineInventory } from "../system";
 import type { ArchHistory, EpochLog } from "./types";
 
 const fixed = (value: number | undefined | null, digits: number) => (value === undefined || value === null || !Number.isFinite(value) ? "–" : value.toFixed(digits));
@@ -103,4 +107,37 @@ export function epochTableHtml(history: ArchHistory): string {
     `save ${fixed(history.saveSeconds, 1)} s, total ${fixed(history.totalSeconds, 1)} s; best epoch ${history.bestEpoch ?? "–"}` +
     (history.overfittingEpoch ? `, overfitting from epoch ${history.overfittingEpoch}` : "");
   return htmlTable(history.epochs, usedEpochColumns(history.epochs), caption);
+}
+
+/** One captioned epoch table per architecture, in run order. */
+export function epochTablesHtml(histories: readonly ArchHistory[]): string {
+  return histories.map(epochTableHtml).join("\n");
+}
+
+/** The set-up of this run in a few Markdown lines: what is trained, how, on which engine. */
+export function runSetupMarkdown(opts: { params: RunParams; engine: EngineDescription }): string {
+  const { params, engine } = opts;
+  const lines = [
+    `- **Architectures** (${params.archs.length}): ${params.archs.join(", ")}`,
+    `- **Protocol**: ${params.epochs} epochs · ${params.imageSize} px · batch ${params.batchSize}` +
+      ` · ${params.stepsPerEpoch ? `${params.stepsPerEpoch} steps per epoch` : "one pass over the training split per epoch"}` +
+      ` · ${params.optimizer} (learning rate ${params.learningRate})` +
+      ` · transfer **${formatTransfer(params.transfer)}** · weights **${params.weights}**` +
+      (params.patience ? ` · early stopping after ${params.patience} epochs without a better validation loss` : " · no early stopping"),
+    `- **Data**: ${params.dataDir ?? "the embedded SYNTHETIC set"} — ${params.trainPerClass} + ${params.trainPerClass} training, ${params.validationPerClass} + ${params.validationPerClass} validation images, augmented as in the study`,
+    `- **Engine**: ${engine.engine} on ${engine.device} (backend \`${engine.backend}\`, ${engine.threads} thread${engine.threads === 1 ? "" : "s"}) — ${engine.reason}`,
+    ...engine.warnings.map((warning) => `- **Engine warning**: ${warning}`),
+    `- **Run directory**: \`${path.join(params.runsDir, params.runId)}\` (RUN_ID \`${params.runId}\`: run again to resume)`,
+  ];
+  return lines.join("\n");
+}
+
+/** The machine of run.json's inventory in one Markdown line. */
+export function machineMarkdown(inventory: Partial<MachineInventory> | Record<string, unknown>): string {
+  const inv = inventory as Partial<MachineInventory>;
+  const gib = (bytes?: number) => (bytes ? `${(bytes / 2 ** 30).toFixed(0)} GiB` : "?");
+  const gpus = inv.gpus?.length
+    ? inv.gpus.map((g) => `${g.name} (${g.memoryMiB} MiB, driver ${g.driverVersion})`).join(", ")
+    : `none${inv.gpuNote ? ` (${inv.gpuNote})` : ""}`;
+  return `**This machine**: ${inv.cpu?.model ?? "unknown CPU"}, ${inv.cpu?.logicalCores ?? "?"} logical cores, ${gib(inv.memory?.totalBytes)} RAM, ${inv.os?.distribution ?? inv.os?.platform ?? "?"}; GPU: ${gpus}.`;
 }

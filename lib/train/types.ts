@@ -72,6 +72,8 @@ export interface ArchHistoryProvenance {
   batchNormCalibration: { images: number; layers: number } | null;
   /** Images per gradient computation (smaller than batchSize when a batch is split). */
   microBatchSize: number;
+  /** Frozen mode: features came from the base with BatchNormalization folded into the convolutions. */
+  foldedFeatureExtractor: boolean;
 }
 
 /** What identifies a dataset's content independently of where it lies and when it was prepared. */
