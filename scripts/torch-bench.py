@@ -33,15 +33,18 @@ def latency(arch, threads, reps, size=224):
     model = ARCHS[arch](1000).eval()
     x = torch.rand(1, 3, size, size)
     times = []
+    cpu = 0.0
     with torch.inference_mode():
         for i in range(2 + reps):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             model(x)
             if i >= 2:
                 times.append((time.perf_counter() - t0) * 1000)
+                cpu += time.process_time() - c0
     times.sort()
     p90 = times[min(len(times) - 1, round(0.9 * (len(times) - 1)))]
-    return row("latency", arch, "latency", threads, size, 1, reps, p50Ms=round(statistics.median(times), 2), p90Ms=round(p90, 2))
+    return row("latency", arch, "latency", threads, size, 1, reps, p50Ms=round(statistics.median(times), 2), p90Ms=round(p90, 2),
+               imagesPerCpuSecond=round(reps / cpu, 2))
 
 
 def train(arch, threads, size, steps, batch):
@@ -57,11 +60,12 @@ def train(arch, threads, size, steps, batch):
         opt.step()
 
     step()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(steps):
         step()
-    seconds = time.perf_counter() - t0
-    return row("train", arch, "train", threads, size, batch, steps, imagesPerSecond=round(steps * batch / seconds, 2))
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return row("train", arch, "train", threads, size, batch, steps, imagesPerSecond=round(steps * batch / seconds, 2),
+               imagesPerCpuSecond=round(steps * batch / cpu, 2))
 
 
 def main():

@@ -126,19 +126,27 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   };
 }
 
-/** tfjs time / PyTorch time for each latency and training row that has a PyTorch twin. */
+/**
+ * tfjs time / PyTorch time for each latency and training row that has a PyTorch twin: by wall clock,
+ * and by CPU time of each process (the fair one when other work shares the cores).
+ */
 export function ratioLines(rows: BenchRow[]): string[] {
   const torch = rows.filter((r) => r.kind === "torch");
   const lines: string[] = [];
   for (const r of rows) {
     if (r.kind === "latency" && r.p50Ms !== undefined) {
       const t = torch.find((x) => x.subject === r.subject && x.variant.startsWith("latency") && x.inputSize === r.inputSize);
-      if (t?.p50Ms) lines.push(`  latency ${r.subject} ${r.variant}: ${(r.p50Ms / t.p50Ms).toFixed(2)}× (${r.p50Ms} vs ${t.p50Ms} ms)`);
+      if (t?.p50Ms) lines.push(`  latency ${r.subject} ${r.variant}: ${(r.p50Ms / t.p50Ms).toFixed(2)}× (${r.p50Ms} vs ${t.p50Ms} ms)${cpuRatio(r, t)}`);
     }
     if (r.kind === "train" && r.imagesPerSecond !== undefined) {
       const t = torch.find((x) => x.subject === r.subject && x.variant.startsWith("train") && x.inputSize === r.inputSize);
-      if (t?.imagesPerSecond) lines.push(`  train ${r.subject} ${r.inputSize}px: ${(t.imagesPerSecond / r.imagesPerSecond).toFixed(2)}× (${r.imagesPerSecond} vs ${t.imagesPerSecond} img/s)`);
+      if (t?.imagesPerSecond) lines.push(`  train ${r.subject} ${r.inputSize}px: ${(t.imagesPerSecond / r.imagesPerSecond).toFixed(2)}× (${r.imagesPerSecond} vs ${t.imagesPerSecond} img/s)${cpuRatio(r, t)}`);
     }
   }
   return lines;
+}
+
+function cpuRatio(tfjs: BenchRow, torch: BenchRow): string {
+  if (!tfjs.imagesPerCpuSecond || !torch.imagesPerCpuSecond) return "";
+  return `; CPU time ${(torch.imagesPerCpuSecond / tfjs.imagesPerCpuSecond).toFixed(2)}× (${tfjs.imagesPerCpuSecond} vs ${torch.imagesPerCpuSecond} img/cpu-s)`;
 }
