@@ -90,7 +90,7 @@ describe("transfer modes on MobileNet α=0.25 at 32 px", () => {
   });
 });
 
-test("BatchNormalization with scale=false trains like scale=true with gamma 1 (outputs and moving statistics)", () => {
+test("BatchNormalization with scale=false trains like scale=true with gamma 1, and differentiates in inference mode", () => {
   patchScaleFreeBatchNormTraining();
   const x = tf.randomNormal([4, 3, 3, 5], 2, 3, "float32", 11);
   const [withoutScale, withScale] = [false, true].map((scale) => tf.layers.batchNormalization({ scale, momentum: 0.9, epsilon: 1e-3 }));
@@ -102,7 +102,10 @@ test("BatchNormalization with scale=false trains like scale=true with gamma 1 (o
   mean0.forEach((value, i) => assert.ok(Math.abs(value - mean1[i]) < 1e-5));
   variance0.forEach((value, i) => assert.ok(Math.abs(value - variance1[i]) < 1e-4));
   assert.ok(mean0.some((value) => value !== 0), "moving mean must move in training mode");
-  tf.dispose([x, outWithout, outWith]);
+  // Inference mode under a gradient tape (a frozen scale-free BN inside fit) must differentiate too.
+  const gradient = tf.grad((input: tf.Tensor) => (withoutScale.apply(input, { training: false }) as tf.Tensor).sum())(x);
+  assert.ok(Number.isFinite(gradient.sum().dataSync()[0]));
+  tf.dispose([x, outWithout, outWith, gradient]);
   withoutScale.dispose();
   withScale.dispose();
 });

@@ -1,5 +1,6 @@
-// tfjs-layers 4.22 BatchNormalization crashes in training mode when scale=false (it reads the
-// missing gamma: "Cannot read properties of undefined (reading 'read')"). Keras' Inception networks
+// tfjs-layers 4.22 BatchNormalization with scale=false crashes in training mode (it reads the
+// missing gamma: "Cannot read properties of undefined (reading 'read')"), and in inference mode
+// under a gradient tape (the fused kernel cannot save a null scale for its gradient). Keras' Inception networks
 // use scale=False everywhere, so we patch the class once: the training path of a scale-free layer
 // is computed here with the same formulas tfjs uses (batch moments, moving-average update).
 // Patching the class (not instances) also covers models reloaded with tf.loadLayersModel.
@@ -26,9 +27,16 @@ export function patchScaleFreeBatchNormTraining(): void {
   const original = prototype.call;
   prototype.call = function (this: tf.layers.Layer, inputs, kwargs) {
     const layer = this as unknown as BatchNormInternals;
-    if (!kwargs?.training || layer.scale) return original.call(this, inputs, kwargs);
+    if (layer.scale) return original.call(this, inputs, kwargs);
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      if (!kwargs?.training) {
+        // Inference: tfjs passes scale=null to the fused kernel, which breaks under a gradient tape
+        // (a frozen BN inside fit); an explicit scale of ones keeps the fused kernel and its gradient.
+        const movingMean = layer.movingMean.read();
+        const beta = layer.center && layer.beta ? layer.beta.read() : undefined;
+        return tf.batchNorm(x, movingMean, layer.movingVariance.read(), beta, tf.onesLike(movingMean), layer.epsilon);
+      }
       const axis = layer.axis >= 0 ? layer.axis : layer.axis + x.rank;
       const reductionAxes = [...Array(x.rank).keys()].filter((i) => i !== axis);
       const broadcastShape = x.shape.map((size, i) => (i === axis ? size : 1));
