@@ -124,7 +124,7 @@ test("a kernel that dies mid-cell is reported as a crash on that cell", async ()
 
 test("error text from tslab's stderr becomes ename/evalue", () => {
   assert.deepEqual(describeError("2:5 - Type 'string' is not assignable to type 'number'.\n").ename, "CompileError");
-  assert.equal(describeError("2:5 - Cannot find name 'x'.\n3:1 - Cannot find name 'y'.\n").evalue, "Cannot find name 'x'.; Cannot find name 'y'.");
+  assert.equal(describeError("2:5 - Cannot find name 'x'.\n3:1 - Cannot find name 'y'.\n").evalue, "Cannot find name 'x'. (+1 more type error)");
   assert.deepEqual(
     { ...describeError("TypeError [ERR_INVALID_ARG_TYPE]: bad arg\n    at foo (x.ts:1:1)\n"), traceback: undefined },
     { ename: "TypeError", evalue: "bad arg", traceback: undefined },

@@ -272,7 +272,9 @@ export function describeError(errorText: string, replyStatus = "error"): Omit<Er
   }
   const diagnostics = lines.map((line) => DIAGNOSTIC.exec(line)).filter((match): match is RegExpExecArray => match !== null);
   if (diagnostics.length > 0 && DIAGNOSTIC.test(lines[0])) {
-    return { ename: "CompileError", evalue: diagnostics.map((match) => match[1]).join("; "), traceback };
+    // The first message names the problem; the traceback keeps them all.
+    const more = diagnostics.length - 1;
+    return { ename: "CompileError", evalue: `${diagnostics[0][1]}${more > 0 ? ` (+${more} more type error${more > 1 ? "s" : ""})` : ""}`, traceback };
   }
   for (const line of lines) {
     const match = ERROR_LINE.exec(line);
