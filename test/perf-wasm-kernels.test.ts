@@ -80,6 +80,8 @@ test("conv2d gradients are the same when the patch matrix is split into image ch
   wasmKernelTuning.patchChunkFloats = 1; // one image per chunk
   try {
     await compare("conv 3x3 s1 chunked", (x, w) => tf.conv2d(x, w, 1, "same"), [3, 8, 8, 5], [3, 3, 5, 6]);
+    await compare("conv 1x1 projection (Co < Ci)", (x, w) => tf.conv2d(x, w, 1, "valid"), [3, 5, 6, 7], [1, 1, 7, 3]);
+    await compare("conv 1x1 s2 projection", (x, w) => tf.conv2d(x, w, 2, "same"), [3, 5, 6, 7], [1, 1, 7, 3]);
     await compare("conv 3x3 s2 chunked", (x, w) => tf.conv2d(x, w, 2, "valid"), [3, 9, 9, 5], [3, 3, 5, 6]);
   } finally {
     wasmKernelTuning.patchChunkFloats = saved;

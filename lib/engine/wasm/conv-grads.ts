@@ -78,6 +78,8 @@ export function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; back
   const K = KH * KW * Ci;
   const batch = x.shape[0];
   const pixels = info.outHeight * info.outWidth;
+  const pointwise = KH === 1 && KW === 1 && info.strideHeight === 1 && info.strideWidth === 1 && info.padInfo.top === 0 && info.padInfo.left === 0;
+  if (pointwise && Co < Ci) return pointwiseFilterGradTransposingDy(backend, x, dy, filterShape);
   const chunk = imagesPerChunk(info, batch, K * pixels);
   const result = new Float32Array(K * Co);
   for (let n0 = 0; n0 < batch; n0 += chunk) {
@@ -95,6 +97,37 @@ export function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; back
   const out = backend.makeOutput(filterShape, "float32");
   heapView(backend, out).set(result);
   return out;
+}
+
+/**
+ * 1×1 stride-1 filter gradient when dy is the smaller operand (projection layers): dWᵀ[Co×Ci] =
+ * dyᵀ[Co×M] · x[M×Ci]. The JS transpose touches the smaller tensor; XNNPACK packs the larger.
+ */
+function pointwiseFilterGradTransposingDy(backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo, filterShape: number[]): TensorInfo {
+  const Ci = filterShape[2];
+  const Co = filterShape[3];
+  const M = x.shape.slice(0, 3).reduce((a, b) => a * b, 1);
+  const dyT = backend.makeOutput([Co, M], "float32");
+  transpose2d(heapView(backend, dy), heapView(backend, dyT), M, Co);
+  const product = matMul(backend, dyT, withShape(x, [M, Ci]));
+  backend.disposeData(dyT.dataId);
+  const out = backend.makeOutput(filterShape, "float32");
+  transpose2d(heapView(backend, product), heapView(backend, out), Co, Ci);
+  backend.disposeData(product.dataId);
+  return out;
+}
+
+/** dst[c×rows + r] = src[r×cols + c], in row blocks that stay in cache. */
+function transpose2d(src: Float32Array, dst: Float32Array, rows: number, cols: number): void {
+  const BLOCK = 64;
+  for (let r0 = 0; r0 < rows; r0 += BLOCK) {
+    const r1 = Math.min(rows, r0 + BLOCK);
+    for (let c = 0; c < cols; c++) {
+      let s = r0 * cols + c;
+      const d = c * rows;
+      for (let r = r0; r < r1; r++, s += cols) dst[d + r] = src[s];
+    }
+  }
 }
 
 /** A [n0, n1) image range of a batch as a 2-D matrix; a view when it is the whole batch. */
