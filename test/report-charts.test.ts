@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { mergeLatency } from "../lib/evaluate/latency-file";
 import { summarize } from "../lib/evaluate/summary";
-import { buildCharts, buildFrames, figureBundle, frameBundle, frameHtml, frameRows, plotlyLibraryBundle, PLOTLY_MIME, SHEET_NAMES } from "../lib/report";
+import { buildCharts, buildFrames, figureBundle, frameBundle, frameHtml, frameRows, plotlyLibraryBundle, PLOTLY_MIME, SHEET_NAMES } from "../lib/report/index";
 import { EVALUATIONS, fixtureResults, HISTORIES } from "./report-fixture";
 
 function fixture() {

@@ -8,11 +8,11 @@ import * as path from "node:path";
 import { test } from "node:test";
 import ExcelJS from "exceljs";
 import { resolveParams } from "../lib/config";
-import { selectEngine } from "../lib/engine";
+import { selectEngine } from "../lib/engine/index";
 import { writeJsonAtomic } from "../lib/io/atomic";
 import { evaluateRun } from "../lib/evaluate/pipeline";
-import { buildReport, frameRows, SHEET_NAMES, writeReport } from "../lib/report";
-import { runTraining } from "../lib/train";
+import { buildReport, frameRows, SHEET_NAMES, writeReport } from "../lib/report/index";
+import { runTraining } from "../lib/train/index";
 import { writeFixtureRun } from "./report-fixture";
 
 test("train two tiny networks, evaluate them, write the report and the workbook", { timeout: 120_000 }, async () => {

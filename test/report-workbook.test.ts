@@ -10,7 +10,7 @@ import { test } from "node:test";
 import ExcelJS from "exceljs";
 import { mergeLatency } from "../lib/evaluate/latency-file";
 import { summarize } from "../lib/evaluate/summary";
-import { BEST_FILL_ARGB, buildFrames, frameRows, NUMBER_FORMATS, type ReportFrame, SHEET_NAMES, writeWorkbook } from "../lib/report";
+import { BEST_FILL_ARGB, buildFrames, frameRows, NUMBER_FORMATS, type ReportFrame, SHEET_NAMES, writeWorkbook } from "../lib/report/index";
 import { fixtureResults } from "./report-fixture";
 
 function fixtureFrames(): ReportFrame[] {

@@ -18,9 +18,9 @@ export const command: Command = {
     const params = resolveParams(env);
     const latencyOnly = flags.has("latency-only");
 
-    const { selectEngine } = await import("../engine");
+    const { selectEngine } = await import("../engine/index");
     const { evaluateRun } = await import("../evaluate/pipeline");
-    const { writeReport, buildReport, frameText, classificationTimeTable, tableToFrame } = await import("../report");
+    const { writeReport, buildReport, frameText, classificationTimeTable, tableToFrame } = await import("../report/index");
     const { mergeLatency } = await import("../evaluate/latency-file");
 
     const engine = await selectEngine({ engine: params.engine });

@@ -1,22 +1,22 @@
 // Notebook 03's work on a run: predictions on the validation split and the classification-time
 // benchmark on this machine and engine, each saved under the run as soon as it is done (so an
 // interrupted evaluation resumes, and other machines add their own latency files).
+// Directory modules are imported as ".../index": tslab (notebooks) does not resolve a bare folder import.
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { RunParams } from "../config";
-import { decodeOne, evalBatches, loadManifest } from "../data";
+import { decodeOne, evalBatches, loadManifest } from "../data/index";
 import type { DatasetManifest } from "../data/types";
 import type { EngineDescription } from "../engine/types";
 import { fileExists, readJson } from "../io/atomic";
-import { buildTransferModel, disposeTransferModel, getArchSpec, preprocessInput } from "../models";
-import { collectInventory, machineSlug } from "../system";
-import { datasetFor, loadTrainedModel, runDirFor } from "../train";
+import { buildTransferModel, disposeTransferModel, getArchSpec, preprocessInput } from "../models/index";
+import { collectInventory, machineSlug } from "../system/index";
+import { datasetFor, loadTrainedModel, runDirFor } from "../train/index";
 import type { ArchHistory } from "../train/types";
 import { type ArchLatency, type LatencyBudget, measureModelLatency } from "./latency";
 import { LATENCY_SCHEMA, type LatencyFile, latencyFileName, saveLatencyFile } from "./latency-file";
 import { type Evaluation, evaluationPath, predictSplit, saveEvaluation } from "./predict";
-import { RUN_LIST_FILE } from "../scale/runlist";
-import { loadRunResults, type RunManifestLike } from "./run";
+import { loadRunResults, RUN_LIST_FILE, type RunManifestLike } from "./run";
 
 export interface EvaluateOptions {
   engine: EngineDescription;

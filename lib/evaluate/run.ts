@@ -3,8 +3,6 @@
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { fileExists, readJson } from "../io/atomic";
-import { mergeResults } from "../scale/merge";
-import { RUN_LIST_FILE } from "../scale/runlist";
 import type { ArchHistory } from "../train/types";
 import { compareArchs, type LatencyFile, loadLatencyFiles } from "./latency-file";
 import { type Evaluation, EVALUATION_SCHEMA } from "./predict";
@@ -47,6 +45,9 @@ export interface RunResults {
   evaluations: Evaluation[];
   latency: LatencyFile[];
 }
+
+/** lib/scale's run list file (kept in step with lib/scale/runlist.ts). */
+export const RUN_LIST_FILE = "runlist.json";
 
 const NOT_RUN_FOLDERS = new Set(["evaluation", "tensorboard", "checkpoint", "model", "results"]);
 
@@ -131,13 +132,18 @@ export async function loadRunResults(runDir: string): Promise<RunResults> {
     (history.status === "finished" ? histories : unfinished).push(labelled);
   }
   let missingKeys: string[] | undefined;
-  if (await fileExists(path.join(runDir, RUN_LIST_FILE))) {
-    // A sharded run: its run list says what should be there; the scale merge says what is not.
-    const merged = await mergeResults(runDir);
-    for (const run of merged.failed) {
-      if (!failures.some((f) => f.key === run.key)) failures.push({ key: run.key, arch: run.arch, message: run.error.message, raw: { ...run } });
+  const runListPath = path.join(runDir, RUN_LIST_FILE);
+  if (await fileExists(runListPath)) {
+    // A sharded run (lib/scale): its run list says what should be there. Read here rather than through
+    // lib/scale's merge so that notebooks compile only what they use.
+    const list = await readJson<{ runs?: { key: string; arch: string }[] }>(runListPath);
+    missingKeys = [];
+    for (const run of list.runs ?? []) {
+      const folder = path.join(runDir, "results", run.key);
+      const done = (await fileExists(path.join(folder, "result.json"))) || found.some((f) => f.key === run.key && f.history.status === "finished");
+      const failed = failures.some((f) => f.key === run.key);
+      if (!done && !failed) missingKeys.push(`${run.key} (no result yet: not started, still running, or interrupted)`);
     }
-    missingKeys = merged.missing.map((run) => `${run.key} (${run.reason})`);
   }
   const byArchThenName = (a: ArchHistory, b: ArchHistory) => compareArchs(a.arch, b.arch) || (a.displayName < b.displayName ? -1 : a.displayName > b.displayName ? 1 : 0);
   histories.sort(byArchThenName);

@@ -46,3 +46,18 @@ export async function writeReport(opts: { runDir: string; workbookPath?: string 
   const workbookPath = await writeWorkbook({ frames: report.frames, path: opts.workbookPath });
   return { ...report, workbookPath };
 }
+export { misclassifiedGalleryHtml } from "./gallery";
+
+/** The frame of one sheet (e.g. "Validation Loss"); throws with the sheet names when unknown. */
+export function frameOf(report: Pick<Report, "frames">, sheet: string): ReportFrame {
+  const found = report.frames.find((f) => f.sheet === sheet);
+  if (!found) throw new Error(`no table "${sheet}": tables are ${report.frames.map((f) => f.sheet).join(", ")}`);
+  return found;
+}
+
+/** One chart by id (graph1-validation-accuracy, graph2-wrong-classifications, graph3-time-wall, graph4-loss-accuracy, trade-off-accuracy-latency). */
+export function chartOf(report: Pick<Report, "charts">, id: string): Figure {
+  const found = report.charts.find((c) => c.id === id);
+  if (!found) throw new Error(`no chart "${id}": charts are ${report.charts.map((c) => c.id).join(", ")}`);
+  return found;
+}
