@@ -16,6 +16,7 @@ import {
   type TransferModel,
 } from "../lib/models";
 import { patchScaleFreeBatchNormTraining } from "../lib/models/batchnorm-scale-fix";
+import { trainLogisticHead } from "../lib/models/feature-bench";
 
 before(async () => {
   await tf.setBackend("cpu");
@@ -175,4 +176,15 @@ describe("registry", () => {
     assert.throws(() => defineRegistry([...specs, specs[0]]), /duplicate id "densenet121"/);
     assert.throws(() => defineRegistry(specs.slice(1)), /no spec for densenet121/);
   });
+});
+
+test("the feature benchmark's logistic head separates separable features", () => {
+  const rows = (count: number, shift: number, seed: number) =>
+    tf.tidy(() => tf.unstack(tf.randomNormal([count, 8], 0, 1, "float32", seed).add(tf.tensor1d([shift, 0, 0, 0, 0, 0, 0, 0]))).map((row) => row.dataSync() as Float32Array));
+  const train = [...rows(40, -2, 1), ...rows(40, 2, 2)];
+  const evaluate = [...rows(40, -2, 3), ...rows(40, 2, 4)];
+  const labels = [...Array(40).fill(0), ...Array(40).fill(1)];
+  const separable = trainLogisticHead({ train, trainLabels: labels, evaluate, evaluateLabels: labels, epochs: 100 });
+  assert.ok(separable.evaluateAccuracy > 0.9, `accuracy ${separable.evaluateAccuracy}`);
+  assert.equal(separable.evaluateCorrect, Math.round(separable.evaluateAccuracy * 80));
 });
