@@ -2,7 +2,7 @@
 // completeness, no side effects at import. Facts from ../shared/notes/keras-reference.md.
 import type * as tf from "@tensorflow/tfjs";
 import type { BuildOptions } from "./common";
-import { buildDenseNet, denseNetBlockPrefixes } from "./densenet";
+import { buildDenseNet, denseNetBlockPrefixes, type DenseNetVariant } from "./densenet";
 import { ARCH_IDS, type ArchId, isArchId } from "./ids";
 import { buildInceptionResNetV2, inceptionResNetV2BlockPrefixes } from "./inception_resnet_v2";
 import { buildInceptionV3, inceptionV3BlockEnds } from "./inception_v3";
@@ -95,43 +95,26 @@ export function mobileNetV2Weights(opts: { alpha: number; inputSize: number }): 
   return { top: file(`${base}.h5`), noTop: file(`${base}_no_top.h5`) };
 }
 
+/** The three DenseNets differ only in their block table, parameter counts and weight files. */
+function denseNetSpec(id: DenseNetVariant, params: { paramsTop: number; paramsNoTop: number }, md5: [top: string, noTop: string]): ArchSpec {
+  return {
+    id,
+    displayName: id.replace("densenet", "DenseNet"),
+    paper: "Huang et al. 2017, Densely Connected Convolutional Networks; keras/src/applications/densenet.py",
+    reference: { ...params, source: REFERENCE_SOURCE },
+    defaultInputSize: 224,
+    minInputSize: 32,
+    preprocess: "torch",
+    weights: kerasWeights(`densenet/${id}_weights_tf_dim_ordering_tf_kernels.h5`, md5[0], md5[1]),
+    blocks: denseNetBlockPrefixes(id),
+    build: (opts) => buildDenseNet(id, opts),
+  };
+}
+
 const SPECS: ArchSpec[] = [
-  {
-    id: "densenet121",
-    displayName: "DenseNet121",
-    paper: "Huang et al. 2017, Densely Connected Convolutional Networks; keras/src/applications/densenet.py",
-    reference: { paramsTop: 8_062_504, paramsNoTop: 7_037_504, source: REFERENCE_SOURCE },
-    defaultInputSize: 224,
-    minInputSize: 32,
-    preprocess: "torch",
-    weights: kerasWeights("densenet/densenet121_weights_tf_dim_ordering_tf_kernels.h5", "9d60b8095a5708f2dcce2bca79d332c7", "30ee3e1110167f948a6b9946edeeb738"),
-    blocks: denseNetBlockPrefixes("densenet121"),
-    build: (opts) => buildDenseNet("densenet121", opts),
-  },
-  {
-    id: "densenet169",
-    displayName: "DenseNet169",
-    paper: "Huang et al. 2017, Densely Connected Convolutional Networks; keras/src/applications/densenet.py",
-    reference: { paramsTop: 14_307_880, paramsNoTop: 12_642_880, source: REFERENCE_SOURCE },
-    defaultInputSize: 224,
-    minInputSize: 32,
-    preprocess: "torch",
-    weights: kerasWeights("densenet/densenet169_weights_tf_dim_ordering_tf_kernels.h5", "d699b8f76981ab1b30698df4c175e90b", "b8c4d4c20dd625c148057b9ff1c1176b"),
-    blocks: denseNetBlockPrefixes("densenet169"),
-    build: (opts) => buildDenseNet("densenet169", opts),
-  },
-  {
-    id: "densenet201",
-    displayName: "DenseNet201",
-    paper: "Huang et al. 2017, Densely Connected Convolutional Networks; keras/src/applications/densenet.py",
-    reference: { paramsTop: 20_242_984, paramsNoTop: 18_321_984, source: REFERENCE_SOURCE },
-    defaultInputSize: 224,
-    minInputSize: 32,
-    preprocess: "torch",
-    weights: kerasWeights("densenet/densenet201_weights_tf_dim_ordering_tf_kernels.h5", "1ceb130c1ea1b78c3bf6114dbdfd8807", "c13680b51ded0fb44dff2d8f86ac8bb1"),
-    blocks: denseNetBlockPrefixes("densenet201"),
-    build: (opts) => buildDenseNet("densenet201", opts),
-  },
+  denseNetSpec("densenet121", { paramsTop: 8_062_504, paramsNoTop: 7_037_504 }, ["9d60b8095a5708f2dcce2bca79d332c7", "30ee3e1110167f948a6b9946edeeb738"]),
+  denseNetSpec("densenet169", { paramsTop: 14_307_880, paramsNoTop: 12_642_880 }, ["d699b8f76981ab1b30698df4c175e90b", "b8c4d4c20dd625c148057b9ff1c1176b"]),
+  denseNetSpec("densenet201", { paramsTop: 20_242_984, paramsNoTop: 18_321_984 }, ["1ceb130c1ea1b78c3bf6114dbdfd8807", "c13680b51ded0fb44dff2d8f86ac8bb1"]),
   {
     id: "resnet50",
     displayName: "ResNet50",
