@@ -85,12 +85,13 @@ function escapeHtml(text: string): string {
 export function renderProgressHtml(state: { current?: TrainProgress; finished: TrainProgress[] }): string {
   const p = state.current;
   const fraction = p && p.batches > 0 ? ((p.epoch - 1) * p.batches + p.batch) / (p.epochs * p.batches) : 0;
-  const status = p
-    ? `<div><b>${escapeHtml(p.arch)}</b> (${p.archIndex}/${p.archCount}) · epoch ${p.epoch}/${p.epochs} · batch ${p.batch}/${p.batches}` +
-      ` · loss ${number(p.loss)} · acc ${number(p.accuracy)} · ${number(p.imagesPerSecond, 1)} img/s · ETA ${formatDuration(p.etaSeconds)}</div>` +
-      `<progress value="${fraction.toFixed(4)}" max="1" style="width:100%"></progress>` +
-      (p.message ? `<div>${escapeHtml(p.message)}</div>` : "")
-    : "";
+  const status = !p
+    ? ""
+    : p.phase === "train"
+      ? `<div><b>${escapeHtml(p.arch)}</b> (${p.archIndex}/${p.archCount}) · epoch ${p.epoch}/${p.epochs} · batch ${p.batch}/${p.batches}` +
+        ` · loss ${number(p.loss)} · acc ${number(p.accuracy)} · ${number(p.imagesPerSecond, 1)} img/s · ETA ${formatDuration(p.etaSeconds)}</div>` +
+        `<progress value="${fraction.toFixed(4)}" max="1" style="width:100%"></progress>`
+      : `<div><b>${escapeHtml(p.arch)}</b> (${p.archIndex}/${p.archCount}) · ${escapeHtml(formatProgressLine(p).replace(/^\[\d+\/\d+\] \S+:? ?/, ""))}</div>`;
   const rows = state.finished
     .map(
       (e) =>

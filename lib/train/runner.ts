@@ -3,11 +3,11 @@
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { RunParams } from "../config";
-import { loadManifest, manifestPathFor, prepareDataset, type DatasetManifest } from "../data";
+import { loadManifest, manifestPathFor, prepareDataset, type DatasetManifest } from "../data/index";
 import type { EngineDescription } from "../engine/types";
 import { fileExists, readJson } from "../io/atomic";
-import { registerCustomLayers } from "../models";
-import { collectInventory } from "../system";
+import { registerCustomLayers } from "../models/index";
+import { collectInventory } from "../system/index";
 import { loadModelFiles } from "./checkpoint";
 import { trainArchitecture, type TrainArchitectureOptions, TrainingAbortedError } from "./fit";
 import { archPaths, openRunDir, readRunManifest } from "./run-dir";

@@ -3,7 +3,7 @@
 import * as path from "node:path";
 import { formatTransfer, type RunParams } from "../config";
 import type { EngineDescription } from "../engine/types";
-import type { MachineInventory } from "../system";
+import type { MachineInventory } from "../system/index";
 import type { ArchHistory, EpochLog } from "./types";
 
 const fixed = (value: number | undefined | null, digits: number) => (value === undefined || value === null || !Number.isFinite(value) ? "–" : value.toFixed(digits));
