@@ -185,3 +185,26 @@ export async function benchFrozenFeatures(opts: FeatureBenchOptions = {}): Promi
     if (previousBackend && previousBackend !== backend) await tf.setBackend(previousBackend);
   }
 }
+
+/** Plain-text result lines (for the CLI and notebooks). */
+export function formatFeatureBench(result: FeatureBenchResult): string {
+  return [
+    `MobileNet α=0.25 frozen features (${result.imageSize} px, ${result.backend}) + logistic head: ${result.trainImages} train, ${result.validationImages} validation photos`,
+    ...result.variants.map(
+      (v) => `  ${v.weights.padEnd(8)} weights: validation accuracy ${(v.validationAccuracy * 100).toFixed(1)} % (${v.validationCorrect}/${result.validationImages}), train ${(v.trainAccuracy * 100).toFixed(1)} %`,
+    ),
+    `  extraction ${result.extractImagesPerSecond.toFixed(1)} images/s through both networks, ${result.totalSeconds.toFixed(0)} s in all`,
+  ].join("\n");
+}
+
+// `npx tsx lib/models/feature-bench.ts [maxPerClass]` until `showcase bench features` calls benchFrozenFeatures.
+if (require.main === module) {
+  const maxPerClass = process.argv[2] ? Number(process.argv[2]) : undefined;
+  benchFrozenFeatures({ maxPerClass, onProgress: (message) => process.stderr.write(`${message}\n`) }).then(
+    (result) => console.log(formatFeatureBench(result)),
+    (error: Error) => {
+      console.error(error.message);
+      process.exitCode = 1;
+    },
+  );
+}
