@@ -87,6 +87,8 @@ export interface CheckpointState {
   spentSeconds?: { build: number; calibration: number; validationFeatures: number };
   /** Batch-norm calibration of a randomly initialised base (lib/train/calibrate), if it was done. */
   calibration?: { images: number; layers: number } | null;
+  /** Process CPU seconds spent on this architecture so far (all sessions). */
+  cpuSeconds?: number;
   savedAt: string;
 }
 

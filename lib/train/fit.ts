@@ -126,6 +126,7 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
   const frozen = params.transfer.kind === "frozen";
   const inputSize = inputSizeFor(arch, params.imageSize);
   const buildStarted = performance.now();
+  const cpuStarted = process.cpuUsage();
   emit({ phase: "build", epoch: 0, message: `building ${spec.displayName} at ${inputSize} px (weights: ${params.weights})${inputSize !== params.imageSize ? ` — raised from IMAGE_SIZE=${params.imageSize}, its minimum` : ""}` });
   const transfer = await buildTransferModel(arch, {
     inputSize,
@@ -165,6 +166,11 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
       calibration: (state?.spentSeconds?.calibration ?? 0) + (state ? 0 : calibrationSeconds),
       validationFeatures: state?.spentSeconds?.validationFeatures ?? 0,
     };
+    const earlierCpuSeconds = state?.cpuSeconds ?? 0;
+    const cpuSeconds = () => {
+      const used = process.cpuUsage(cpuStarted);
+      return earlierCpuSeconds + (used.user + used.system) / 1e6;
+    };
 
     const batches = stepsPerEpochFor({ manifest: opts.dataset, batchSize: params.batchSize, stepsPerEpoch: params.stepsPerEpoch });
     const microBatchSize = opts.microBatchSize ?? planMicroBatchSize({ engine: opts.engine, frozen, batchSize: params.batchSize, model: transfer.model, arch });
@@ -199,6 +205,7 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
         batchNormCalibration: calibration,
         microBatchSize,
         foldedFeatureExtractor: extractor?.folded ?? false,
+        cpuSeconds: cpuSeconds(),
       },
     });
 
@@ -308,7 +315,7 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
       // checkpoint first (what resume trusts), then the history and TensorBoard derived from it
       await writeCheckpoint({
         checkpointDir: paths.checkpoint,
-        state: { arch, epoch, history: epochs, rng: { seed: params.seed, nextEpoch: epoch + 1 }, configFingerprint: opts.configFingerprint, resumedAtEpochs, spentSeconds: spent, calibration },
+        state: { arch, epoch, history: epochs, rng: { seed: params.seed, nextEpoch: epoch + 1 }, configFingerprint: opts.configFingerprint, resumedAtEpochs, spentSeconds: spent, calibration, cpuSeconds: cpuSeconds() },
         trained,
         frozenBase: frozen ? transfer.base : undefined,
       });

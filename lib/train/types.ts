@@ -74,6 +74,11 @@ export interface ArchHistoryProvenance {
   microBatchSize: number;
   /** Frozen mode: features came from the base with BatchNormalization folded into the convolutions. */
   foldedFeatureExtractor: boolean;
+  /**
+   * Process CPU seconds (user + system, all threads) spent on this architecture: on an
+   * oversubscribed machine wall-clock seconds overstate the cost, CPU seconds do not.
+   */
+  cpuSeconds: number;
 }
 
 /** What identifies a dataset's content independently of where it lies and when it was prepared. */
