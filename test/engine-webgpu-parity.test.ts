@@ -88,10 +88,14 @@ async function child(): Promise<void> {
 }
 
 if (process.env[CHILD_FLAG]) {
-  child().catch((error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    process.exitCode = 1;
-  });
+  // Explicit exit once the result is flushed: Dawn's own teardown at a natural exit sometimes
+  // crashes with lavapipe, which says nothing about the results.
+  child()
+    .catch((error: unknown) => {
+      console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+      process.exitCode = 1;
+    })
+    .finally(() => process.stdout.write("", () => process.exit(process.exitCode ?? 0)));
 } else {
   const lavapipe = findLavapipe();
   test("webgpu (software Vulkan) trains like cpu: losses equal to 1e-4", { skip: lavapipe.found ? false : lavapipe.reason, timeout: 120_000 }, () => {

@@ -50,13 +50,8 @@ async function installNavigatorGpu(): Promise<DawnModule["create"] extends (...a
 /** Removes the navigator.gpu shim (restoring Node's own navigator, if any) so the process can exit. */
 export function disposeWebGpu(): void {
   if (!shimInstalled) return;
-  if (tf.findBackend("webgpu")) {
-    try {
-      tf.removeBackend("webgpu");
-    } catch {
-      // already gone
-    }
-  }
+  // The backend stays registered: tearing it down (tf.removeBackend, device.destroy) before exit
+  // made Dawn crash at process exit (SIGSEGV/SIGABRT with lavapipe), while leaving it is harmless.
   delete (globalThis as { navigator?: unknown }).navigator;
   if (savedNavigator) Object.defineProperty(globalThis, "navigator", savedNavigator);
   shimInstalled = false;
