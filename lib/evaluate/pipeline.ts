@@ -5,7 +5,7 @@
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { RunParams } from "../config";
-import { decodeOne, evalBatches, loadManifest } from "../data/index";
+import { decodeOne, evalBatches, loadManifest, manifestPathFor } from "../data/index";
 import type { DatasetManifest } from "../data/types";
 import type { EngineDescription } from "../engine/types";
 import { fileExists, readJson } from "../io/atomic";
@@ -71,7 +71,10 @@ export async function evaluateRun(params: RunParams, opts: EvaluateOptions): Pro
   }
   const results = hasRun || sharded ? await loadRunResults(runDir) : undefined;
   const histories: ArchHistory[] = results?.histories ?? [];
-  const { manifest: dataset, manifestPath } = await datasetOfRun(params, results?.manifest, log);
+  // Latency alone needs only one image: any prepared manifest will do, so nothing is re-prepared.
+  const anyManifest = manifestPathFor(params);
+  const { manifest: dataset, manifestPath } =
+    !results && (await fileExists(anyManifest)) ? { manifest: await loadManifest(anyManifest), manifestPath: anyManifest } : await datasetOfRun(params, results?.manifest, log);
   const cacheDir = path.join(path.dirname(manifestPath), "cache"); // the decode cache training filled
 
   const evaluations: Evaluation[] = [];

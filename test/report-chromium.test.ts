@@ -1,0 +1,95 @@
+// Headless Chromium (Debian `chromium`; skipped when absent): the Plotly charts render (an SVG in
+// every chart div) and no error banner shows — in the HTML report page the runner renders from our
+// display bundles, in a JupyterLab-like page built from our text/html outputs, and in
+// reports/index.html when `npm run report` has produced one.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { test } from "node:test";
+import { mergeLatency } from "../lib/evaluate/latency-file";
+import { summarize } from "../lib/evaluate/summary";
+import { renderReportHtml } from "../lib/notebook/html";
+import type { Notebook, Output } from "../lib/notebook/nbformat";
+import { projectPath } from "../lib/paths";
+import { buildCharts, buildFrames, figureBundle, frameBundle, plotlyLibraryBundle } from "../lib/report/index";
+import { EVALUATIONS, fixtureResults, HISTORIES } from "./report-fixture";
+
+const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find((p) => existsSync(p));
+const skip = CHROMIUM ? false : "Chromium is not installed (Debian: apt-get install chromium)";
+
+function renderedDom(file: string, profileDir: string): string {
+  return execFileSync(
+    CHROMIUM!,
+    ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", `--user-data-dir=${profileDir}`, "--virtual-time-budget=10000", "--no-first-run", "--disable-extensions", "--disable-background-networking", "--dump-dom", `file://${file}`],
+    { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] },
+  );
+}
+
+/** The markup of each element with the class, up to the next one (enough to find the SVG Plotly put inside). */
+function chartSegments(dom: string, className: string): string[] {
+  const marker = new RegExp(`<div[^>]*class="[^"]*\\b${className}\\b[^"]*"`, "g");
+  const starts = [...dom.matchAll(marker)].map((m) => m.index!);
+  return starts.map((start, i) => dom.slice(start, starts[i + 1] ?? dom.length));
+}
+
+function fixtureBundles(): { charts: Record<string, unknown>[]; table: Record<string, unknown> } {
+  const results = fixtureResults();
+  const latency = mergeLatency(results.latency);
+  const summary = summarize({ histories: results.histories, evaluations: results.evaluations, latency });
+  const charts = buildCharts({ histories: HISTORIES, evaluations: EVALUATIONS, latency, summary, stepsPerEpoch: 5 }).map((f) => figureBundle(f).data);
+  return { charts, table: frameBundle(buildFrames({ results, summary })[4]).data };
+}
+
+const display = (data: Record<string, unknown>): Output => ({ output_type: "display_data", data, metadata: {} });
+
+test("charts render in the headless report page, both as plotly JSON and as notebook HTML", { skip, timeout: 120_000 }, async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), "chromium-"));
+  try {
+    const { charts, table } = fixtureBundles();
+    // Cell 1: what JupyterLab and the report get (plotly MIME first). Cell 3: only our text/html, as
+    // JupyterLab without the plotly extension shows it — a div and a script waiting for window.Plotly.
+    const notebook: Notebook = {
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: { kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" } },
+      cells: [
+        { cell_type: "code", source: "showFigure(...)", metadata: {}, execution_count: 1, outputs: [display(plotlyLibraryBundle().data), ...charts.map(display)] },
+        { cell_type: "code", source: "showFrame(...)", metadata: {}, execution_count: 2, outputs: [display(table)] },
+        { cell_type: "code", source: "html only", metadata: {}, execution_count: 3, outputs: charts.map((c) => display({ "text/html": c["text/html"], "text/plain": c["text/plain"] })) },
+      ],
+    };
+    const reportFile = path.join(dir, "index.html");
+    await writeFile(reportFile, renderReportHtml({ entries: [{ name: "03-evaluate.ipynb", status: "passed", notebook }] }));
+    const dom = renderedDom(reportFile, path.join(dir, "profile"));
+    const segments = chartSegments(dom, "plotly-chart");
+    assert.equal(segments.length, charts.length, "one chart div per figure");
+    segments.forEach((segment, i) => assert.match(segment, /<svg[^>]*class="main-svg"/, `chart ${i + 1} rendered an SVG`));
+    const htmlCharts = chartSegments(dom, "showcase-plotly");
+    assert.equal(htmlCharts.length, charts.length);
+    htmlCharts.forEach((segment, i) => assert.match(segment, /<svg[^>]*class="main-svg"/, `text/html chart ${i + 1} rendered an SVG`));
+    assert.doesNotMatch(dom, /class="banner fail"/);
+    assert.doesNotMatch(dom, /class="output error"/);
+    assert.match(dom, /<table class="showcase-table">/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+const REPORT = projectPath("reports", "index.html");
+
+test("reports/index.html from `npm run report`: charts rendered, no error banner", { skip: skip || (existsSync(REPORT) ? false : "reports/index.html not generated yet (npm run report)"), timeout: 120_000 }, async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), "chromium-report-"));
+  try {
+    const dom = renderedDom(REPORT, path.join(dir, "profile"));
+    assert.doesNotMatch(dom, /class="banner fail"/, "the report says a notebook failed");
+    assert.doesNotMatch(dom, /class="output error"/);
+    const segments = chartSegments(dom, "plotly-chart");
+    assert.ok(segments.length >= 5, `expected the five evaluation charts, found ${segments.length}`);
+    segments.forEach((segment, i) => assert.match(segment, /<svg[^>]*class="main-svg"/, `chart ${i + 1} rendered an SVG`));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
