@@ -1,12 +1,13 @@
 // The same checks for every architecture in the registry (a ninth one is covered automatically):
 // exact Keras parameter counts with and without the top, unique layer names, a non-default head at
-// the minimum input, and one training step with a finite loss. The step trains the last block and
+// the minimum input, one training step with a finite loss, and (for models with custom layers,
+// e.g. InceptionResNetV2's CustomScaleLayer) save + reload in tfjs format with identical predictions. The step trains the last block and
 // the head (TRANSFER=top:1): on the pure-JS cpu backend a full backward pass of the big networks
 // takes minutes (naive Conv2DBackpropFilter), the last block a fraction of a second.
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
-import { ARCHITECTURES, applyTransferMode, buildArchitecture, buildTransferModel, disposeTransferModel, getArchSpec } from "../lib/models";
+import { ARCHITECTURES, applyTransferMode, buildArchitecture, buildTransferModel, CUSTOM_LAYER_CLASS_NAMES, disposeTransferModel, getArchSpec, registerCustomLayers } from "../lib/models";
 
 before(async () => {
   await tf.setBackend("cpu");
@@ -14,6 +15,31 @@ before(async () => {
 
 function countParams(model: tf.LayersModel): number {
   return model.countParams();
+}
+
+async function assertSavesAndReloads(model: tf.LayersModel, input: tf.Tensor): Promise<void> {
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (saved) => {
+      artifacts = saved;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
+    }),
+  );
+  assert.ok(artifacts);
+  const topology = JSON.stringify(artifacts.modelTopology);
+  for (const className of CUSTOM_LAYER_CLASS_NAMES) {
+    if (model.layers.some((layer) => layer.getClassName() === className)) assert.match(topology, new RegExp(`"class_name":"${className}"`));
+  }
+  registerCustomLayers();
+  const reloaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+  try {
+    assert.equal(reloaded.countParams(), model.countParams());
+    const [expected, actual] = [model, reloaded].map((m) => m.predict(input) as tf.Tensor);
+    assert.deepEqual(Array.from(actual.dataSync()), Array.from(expected.dataSync()));
+    tf.dispose([expected, actual]);
+  } finally {
+    reloaded.dispose();
+  }
 }
 
 for (const spec of Object.values(ARCHITECTURES)) {
@@ -49,6 +75,9 @@ for (const spec of Object.values(ARCHITECTURES)) {
         assert.deepEqual(probabilities.shape, [2, 3]);
         const loss = (await transfer.model.trainOnBatch(xs, ys)) as number;
         assert.ok(Number.isFinite(loss), `loss ${loss} must be finite`);
+        if (transfer.model.layers.some((layer) => CUSTOM_LAYER_CLASS_NAMES.includes(layer.getClassName()))) {
+          await assertSavesAndReloads(transfer.model, xs);
+        }
         tf.dispose([xs, ys, probabilities]);
       } finally {
         disposeTransferModel(transfer);

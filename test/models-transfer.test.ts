@@ -1,5 +1,5 @@
 // Transfer-learning modes (frozen weights and BatchNormalization statistics stay bit-identical),
-// the scale-free BatchNormalization training path, save/reload with the custom layer,
+// the scale-free BatchNormalization training path,
 // preprocessing against hand-computed values, and the registry's own rules.
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
@@ -12,7 +12,6 @@ import {
   defineRegistry,
   disposeTransferModel,
   preprocessInput,
-  registerCustomLayers,
   type TransferModel,
 } from "../lib/models";
 import { patchScaleFreeBatchNormTraining } from "../lib/models/batchnorm-scale-fix";
@@ -109,31 +108,6 @@ test("BatchNormalization with scale=false trains like scale=true with gamma 1, a
   tf.dispose([x, outWithout, outWith, gradient]);
   withoutScale.dispose();
   withScale.dispose();
-});
-
-test("InceptionResNetV2 (with its CustomScaleLayer) saves and reloads in tfjs format with identical predictions", async () => {
-  const transfer = await buildTransferModel("inception_resnet_v2", { inputSize: 75, classes: 2, weights: "none", weightsDir: "/nonexistent", seed: 2 });
-  let reloaded: tf.LayersModel | undefined;
-  const input = tf.randomUniform([1, 75, 75, 3], -1, 1, "float32", 4);
-  try {
-    let artifacts: tf.io.ModelArtifacts | undefined;
-    await transfer.model.save(tf.io.withSaveHandler(async (saved) => {
-      artifacts = saved;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
-    }));
-    assert.ok(artifacts);
-    assert.match(JSON.stringify(artifacts.modelTopology), /"class_name":"CustomScaleLayer","config":\{[^}]*"scale":0\.17/);
-    registerCustomLayers();
-    reloaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
-    assert.equal(reloaded.countParams(), transfer.model.countParams());
-    const [expected, actual] = [transfer.model, reloaded].map((model) => model.predict(input) as tf.Tensor);
-    assert.deepEqual(Array.from(actual.dataSync()), Array.from(expected.dataSync()));
-    tf.dispose([expected, actual]);
-  } finally {
-    input.dispose();
-    reloaded?.dispose();
-    disposeTransferModel(transfer);
-  }
 });
 
 describe("preprocessInput from 0–255 RGB, against hand-computed Keras values", () => {

@@ -8,4 +8,4 @@ export { loadKerasWeights, readFileLayers } from "./keras-h5";
 export { downloadFile, downloadWeights, ensureWeights, hashFile, type WeightsLocation, WeightsMissingError, weightsFileFor, weightsFilePath } from "./weights";
 export { applyTransferMode, buildTransferModel, disposeTransferModel, type TransferModeResult, type TransferModel, type TransferOptions } from "./transfer";
 export { CustomScaleLayer } from "./inception_resnet_v2";
-export { registerCustomLayers } from "./custom-layers";
+export { CUSTOM_LAYER_CLASS_NAMES, registerCustomLayers } from "./custom-layers";
