@@ -11,25 +11,14 @@ import { createInterface } from "node:readline";
 import { resolveParams } from "../lib/config";
 import { selectEngine } from "../lib/engine";
 import { isContinuous, loadRun, runTraining, type TrainProgress } from "../lib/train";
+import { tinyEnv } from "./train-fixtures";
 
 const EPOCHS = 3;
 
 test("a run killed with SIGKILL mid-epoch resumes from the last completed epoch and ends with exactly EPOCHS epochs", async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "showcase-resume-"));
   try {
-    const env: Record<string, string> = {
-      ARCHS: "mobilenet,mobilenet_v2",
-      EPOCHS: String(EPOCHS),
-      IMAGE_SIZE: "32",
-      BATCH_SIZE: "8",
-      TRAIN_PER_CLASS: "8",
-      VALIDATION_PER_CLASS: "4",
-      SYNTHETIC_PER_CLASS: "12",
-      ENGINE: "wasm",
-      RUN_ID: "killed",
-      PREPARED_DIR: path.join(dir, "prepared"),
-      RUNS_DIR: path.join(dir, "runs"),
-    };
+    const env = tinyEnv(dir, { ARCHS: "mobilenet,mobilenet_v2", EPOCHS: String(EPOCHS), RUN_ID: "killed" });
     const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "train-resume-child.ts")], {
       env: { ...process.env, ...env, HOLD_AT_EPOCH: "mobilenet_v2:2" },
       stdio: ["ignore", "pipe", "pipe"],

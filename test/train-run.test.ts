@@ -14,26 +14,14 @@ import {
   HISTORY_SCHEMA, loadRun, loadTrainedModel, RUN_MANIFEST_SCHEMA, RunConfigMismatchError, runTraining,
   type RunSummary, type TrainProgress,
 } from "../lib/train";
+import { tinyEnv } from "./train-fixtures";
 import { readEventFile } from "./train-tfevents";
 
 const ARCHS = ["mobilenet_v2", "mobilenet"] as const;
 const EPOCHS = 2;
 
 function tinyParams(dir: string, overrides: Record<string, string> = {}): RunParams {
-  return resolveParams({
-    ARCHS: ARCHS.join(","),
-    EPOCHS: String(EPOCHS),
-    IMAGE_SIZE: "32",
-    BATCH_SIZE: "8",
-    TRAIN_PER_CLASS: "8",
-    VALIDATION_PER_CLASS: "4",
-    SYNTHETIC_PER_CLASS: "12",
-    ENGINE: "wasm",
-    RUN_ID: "tiny",
-    PREPARED_DIR: path.join(dir, "prepared"),
-    RUNS_DIR: path.join(dir, "runs"),
-    ...overrides,
-  });
+  return resolveParams(tinyEnv(dir, { ARCHS: ARCHS.join(","), EPOCHS: String(EPOCHS), ...overrides }));
 }
 
 type Snapshot = Map<string, Float32Array>;
