@@ -196,4 +196,28 @@ describe("a tiny training run", () => {
       return true;
     });
   });
+
+  test("top:1 trains the last block only: every weight of a frozen layer, BN statistics included, is bit-identical", async () => {
+    let before: Snapshot = new Map();
+    const frozenNames = new Set<string>();
+    const trainedNames = new Set<string>();
+    const run = await runTraining(tinyParams(dir, { ARCHS: "mobilenet", EPOCHS: "1", TRANSFER: "top:1", RUN_ID: "top-1" }), {
+      engine,
+      onModelReady: (transfer: TransferModel) => {
+        before = snapshot(transfer.model);
+        for (const layer of transfer.model.layers) for (const weight of layer.weights) (layer.trainable ? trainedNames : frozenNames).add(weight.originalName);
+      },
+    });
+    const model = await loadTrainedModel(run.runDir, "mobilenet");
+    try {
+      const after = snapshot(model);
+      const same = (name: string) => Buffer.from(after.get(name)!.buffer).equals(Buffer.from(before.get(name)!.buffer));
+      assert.ok([...frozenNames].some((name) => name.endsWith("moving_mean")));
+      for (const name of frozenNames) assert.ok(same(name), `frozen ${name} changed`);
+      assert.ok(trainedNames.has("conv_pw_13/kernel") && !same("conv_pw_13/kernel"), "the last block trained");
+      assert.ok(!frozenNames.has("conv_pw_13/kernel") && frozenNames.has("conv_pw_12/kernel"));
+    } finally {
+      model.dispose();
+    }
+  });
 });
