@@ -19,12 +19,19 @@ export const command: Command = {
     const latencyOnly = flags.has("latency-only");
 
     const { selectEngine } = await import("../engine/index");
-    const { evaluateRun } = await import("../evaluate/pipeline");
+    const { evaluateRun, RunNotFoundError } = await import("../evaluate/pipeline");
     const { writeReport, buildReport, frameText, classificationTimeTable, tableToFrame } = await import("../report/index");
     const { mergeLatency } = await import("../evaluate/latency-file");
 
     const engine = await selectEngine({ engine: params.engine });
-    const outcome = await evaluateRun(params, { engine, latencyOnly, force: flags.has("force") });
+    let outcome: Awaited<ReturnType<typeof evaluateRun>>;
+    try {
+      outcome = await evaluateRun(params, { engine, latencyOnly, force: flags.has("force") });
+    } catch (error) {
+      if (!(error instanceof RunNotFoundError)) throw error;
+      console.error(`showcase evaluate: ${error.message}`);
+      return 1;
+    }
     console.log(`latency (${outcome.models} models): ${outcome.latencyPath}`);
     if (outcome.models === "untrained") console.log("note: no trained model of some architectures here — timed untrained models of the same graph (the cost of a forward pass does not depend on the weights)");
     if (latencyOnly && outcome.evaluations.length === 0) {

@@ -18,6 +18,14 @@ import { LATENCY_SCHEMA, type LatencyFile, latencyFileName, saveLatencyFile } fr
 import { type Evaluation, evaluationPath, predictSplit, saveEvaluation } from "./predict";
 import { loadRunResults, RUN_LIST_FILE, type RunManifestLike } from "./run";
 
+/** The run to evaluate is not there: says where it looked and what to do. */
+export class RunNotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RunNotFoundError";
+  }
+}
+
 export interface EvaluateOptions {
   engine: EngineDescription;
   /** Only the latency benchmark (a machine that did not train). */
@@ -67,7 +75,7 @@ export async function evaluateRun(params: RunParams, opts: EvaluateOptions): Pro
   const hasRun = await fileExists(path.join(runDir, "run.json"));
   const sharded = !hasRun && (await fileExists(path.join(runDir, RUN_LIST_FILE)));
   if (!hasRun && !sharded && !opts.latencyOnly) {
-    throw new Error(`no run at ${runDir}: train first (notebook 02 or \`npx showcase train\`), choose a run with RUN_ID / --run-id, or measure latency only with --latency-only`);
+    throw new RunNotFoundError(`no run at ${runDir}: train first (notebook 02 or \`npx showcase train\`), choose a run with RUN_ID / --run-id, or measure latency only with --latency-only`);
   }
   const results = hasRun || sharded ? await loadRunResults(runDir) : undefined;
   const histories: ArchHistory[] = results?.histories ?? [];
