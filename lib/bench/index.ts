@@ -56,7 +56,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       try {
         const produced = await body(subject);
         sectionRows.push(...produced);
-        for (const r of produced) log(`  ${kind} ${r.subject} ${r.variant} ${r.inputSize}px: ${r.p50Ms !== undefined ? `p50 ${r.p50Ms} ms` : `${r.imagesPerSecond} img/s`}`);
+        for (const r of produced) log(`  ${kind} ${r.subject} ${r.variant} ${r.inputSize}px: ${r.p50Ms !== undefined ? `p50 ${r.p50Ms} ms` : `${r.imagesPerSecond} img/s`}${r.imagesPerCpuSecond ? `, ${r.imagesPerCpuSecond} img/cpu-s` : ""}`);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         errors.push({ kind, subject, message });
