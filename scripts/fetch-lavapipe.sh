@@ -30,7 +30,11 @@ command -v apt-get >/dev/null && command -v dpkg >/dev/null || fail "needs apt-g
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/lists/partial" "$WORK/cache/archives/partial" "$WORK/debs"
-printf 'deb http://deb.debian.org/debian bookworm main\ndeb http://deb.debian.org/debian bookworm-backports main\n' >"$WORK/sources.list"
+# The Debian mirror this system is already configured with; backports is added from the same mirror.
+MIRROR=$(grep -hoE '^(URIs:|deb)[[:space:]]+[^[:space:]]+' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null \
+  | awk '{print $2}' | grep -E '/debian/?$' | head -n 1 || true)
+[[ -n "$MIRROR" ]] || fail "no Debian mirror found in /etc/apt/sources.list*; the webgpu parity test will skip"
+printf 'deb %s bookworm main\ndeb %s bookworm-backports main\n' "$MIRROR" "$MIRROR" >"$WORK/sources.list"
 APT=(-o "Dir::Etc::SourceList=$WORK/sources.list" -o Dir::Etc::SourceParts=/dev/null -o "Dir::State::Lists=$WORK/lists"
   -o "Dir::Cache=$WORK/cache" -o APT::Sandbox::User=root -o Debug::NoLocking=1 -q)
 echo "lavapipe: reading bookworm + bookworm-backports package lists (private, the system's lists stay as they are)"

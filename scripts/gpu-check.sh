@@ -38,8 +38,8 @@ pack() {
     echo "gpu-check: downloading the Vulkan loader and GL dispatch .debs into .gl/"
     local work; work=$(mktemp -d)
     mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$GL"
-    echo "deb http://deb.debian.org/debian bookworm main" >"$work/sources.list"
-    local apt=(-o "Dir::Etc::SourceList=$work/sources.list" -o Dir::Etc::SourceParts=/dev/null -o "Dir::State::Lists=$work/lists"
+    # The system's own apt sources, with private lists so the system's state is untouched.
+    local apt=(-o "Dir::State::Lists=$work/lists"
       -o "Dir::Cache=$work/cache" -o APT::Sandbox::User=root -o APT::Architecture=amd64 -o APT::Architectures=amd64 -q)
     apt-get "${apt[@]}" update >/dev/null
     (cd "$GL" && apt-get "${apt[@]}" download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 >/dev/null)
