@@ -76,7 +76,17 @@ export async function runReport(options: ReportOptions): Promise<ReportResult> {
       options.onNotebookDone?.(entries[index], 0, 0);
       continue;
     }
-    const source = await readNotebook(path.join(options.notebookDir, name));
+    let source;
+    try {
+      source = await readNotebook(path.join(options.notebookDir, name));
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      entries[index] = { name, status: "failed", note: message, failure: { status: "error", ename: "NotebookReadError", evalue: message, traceback: [] } };
+      failedBefore = name;
+      await fs.rm(path.join(executedDir, name), { force: true });
+      options.onNotebookDone?.(entries[index], 0, 0);
+      continue;
+    }
     const run = await runNotebook({
       notebook: source,
       cwd: options.notebookDir,
