@@ -13,7 +13,7 @@ import { writeJsonAtomic } from "../lib/io/atomic";
 import { evaluateRun } from "../lib/evaluate/pipeline";
 import { buildReport, frameRows, SHEET_NAMES, writeReport } from "../lib/report/index";
 import { runTraining } from "../lib/train/index";
-import { writeFixtureRun } from "./report-fixture";
+import { HISTORIES, MANIFEST, writeFixtureRun } from "./report-fixture";
 
 test("train two tiny networks, evaluate them, write the report and the workbook", { timeout: 120_000 }, async () => {
   const dir = await mkdtemp(path.join(tmpdir(), "report-e2e-"));
@@ -83,6 +83,30 @@ test("merged tables are identical whatever order the results were written in", a
     assert.equal(a.markdown, b.markdown);
     assert.deepEqual(a.summary.missing, ["inception_v3"]);
     assert.deepEqual(a.summary.failures.map((f) => f.key), ["densenet169"]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a sharded run directory: one row per run key, failed and missing keys listed", async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), "report-sharded-"));
+  try {
+    const [history] = HISTORIES.filter((h) => h.arch === "mobilenet");
+    const keys = ["mobilenet__seed-1__lr-0.001", "mobilenet__seed-2__lr-0.001", "resnet50__seed-1__lr-0.001", "resnet50__seed-2__lr-0.001"];
+    await writeJsonAtomic(path.join(dir, "runlist.json"), { schema: "showcase.runlist/1", runId: "grid", runs: keys.map((key, index) => ({ index, key, arch: key.split("__")[0] })) });
+    for (const key of keys.slice(0, 2)) {
+      await writeJsonAtomic(path.join(dir, "results", key, "run.json"), { ...MANIFEST, runId: "grid" });
+      await writeJsonAtomic(path.join(dir, "results", key, "mobilenet", "history.json"), history);
+      await writeJsonAtomic(path.join(dir, "results", key, "result.json"), { key });
+    }
+    await writeJsonAtomic(path.join(dir, "results", keys[2], "error.json"), { arch: "resnet50", error: { name: "Error", message: "out of memory" } });
+    const report = await buildReport({ runDir: dir });
+    assert.deepEqual(report.results.histories.map((h) => h.displayName), ["MobileNet [seed-1 lr-0.001]", "MobileNet [seed-2 lr-0.001]"]);
+    assert.deepEqual(report.summary.failures.map((f) => [f.key, f.message]), [[keys[2], "out of memory"]]);
+    assert.equal(report.summary.missing.length, 1);
+    assert.match(report.summary.missing[0], /^resnet50__seed-2__lr-0\.001 /);
+    assert.equal(frameRows(report.frames[0].frame).length, 2);
+    assert.match(report.markdown, /Missing:\*\* resnet50__seed-2/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -95,7 +95,14 @@ export async function evaluateRun(params: RunParams, opts: EvaluateOptions): Pro
         log(`${history.arch}: evaluation exists, kept (${target})`);
         continue;
       }
-      const model = await loadTrainedModel(runDir, history.arch);
+      let model: tf.LayersModel;
+      try {
+        model = await loadTrainedModel(runDir, history.arch);
+      } catch (error) {
+        // A history without its model (copied without model/, or saved by an older version): say so, go on.
+        log(`${history.arch}: no predictions — ${(error as Error).message}`);
+        continue;
+      }
       try {
         const evaluation = await predictSplit({
           arch: history.arch,
