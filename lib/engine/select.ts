@@ -48,14 +48,14 @@ export async function chooseEngine(opts: {
     const candidate = candidates.find((c) => c.engine === choice);
     if (!candidate) throw new EngineUnavailableError(choice, "no such engine in this build");
     const result = await candidate.start({ forced: true });
-    if (!result.ok) throw new EngineUnavailableError(choice, result.reason);
+    if (result.ok === false) throw new EngineUnavailableError(choice, result.reason);
     return describe(result, candidate.engine, `ENGINE=${choice} was asked for: ${result.detail}`, [], opts.versions());
   }
   const skipped: Array<{ engine: EngineName; reason: string }> = [];
   const warnings: string[] = [];
   for (const candidate of candidates) {
     const result = await candidate.start({ forced: false });
-    if (!result.ok) {
+    if (result.ok === false) {
       skipped.push({ engine: candidate.engine, reason: result.reason });
       if (result.warning) warnings.push(result.warning);
       continue;

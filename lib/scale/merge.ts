@@ -65,7 +65,10 @@ export async function mergeResults(runDir: string): Promise<MergedResults> {
     }
     const failure = await readOrReason<RunErrorRecord>(errorFileFor(runDir, run.key), run);
     if (failure && typeof failure === "object") merged.failed.push({ ...identity, error: failure.error });
-    else merged.missing.push({ ...identity, reason: result ?? failure ?? "no result yet (not started, still running, or interrupted)" });
+    else {
+      const reason = typeof result === "string" ? result : typeof failure === "string" ? failure : "no result yet (not started, still running, or interrupted)";
+      merged.missing.push({ ...identity, reason });
+    }
   }
   const listed = new Set(list.runs.map((run) => run.key));
   const folders = await fs.readdir(path.join(runDir, "results"), { withFileTypes: true }).catch(() => []);
