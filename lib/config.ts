@@ -186,7 +186,8 @@ export function resolveParams(env: Env = process.env): RunParams {
     transfer: get("TRANSFER") ? parseTransfer(get("TRANSFER")!) : base.transfer,
     imageSize: int("IMAGE_SIZE", base.imageSize, 32),
     batchSize: int("BATCH_SIZE", base.batchSize),
-    stepsPerEpoch: optionalInt("STEPS_PER_EPOCH", base.stepsPerEpoch),
+    // "all" = one pass over the training split (the quick profile otherwise uses a subset).
+    stepsPerEpoch: get("STEPS_PER_EPOCH") === "all" ? undefined : optionalInt("STEPS_PER_EPOCH", base.stepsPerEpoch),
     optimizer: oneOf("OPTIMIZER", get("OPTIMIZER") ?? base.optimizer, OPTIMIZERS),
     learningRate: get("LEARNING_RATE") ? parsePositiveNumber("LEARNING_RATE", get("LEARNING_RATE")!) : base.learningRate,
     patience: optionalInt("PATIENCE", base.patience),

@@ -48,3 +48,9 @@ test("bad parameters name the parameter and the allowed values", () => {
   }
   assert.throws(() => parseTransfer("top:0"), /TRANSFER/);
 });
+
+test("STEPS_PER_EPOCH=all means one pass over the training split", () => {
+  assert.equal(resolveParams({ STEPS_PER_EPOCH: "all" }).stepsPerEpoch, undefined);
+  assert.equal(resolveParams({ STEPS_PER_EPOCH: "4" }).stepsPerEpoch, 4);
+  assert.throws(() => resolveParams({ STEPS_PER_EPOCH: "some" }), /STEPS_PER_EPOCH/);
+});

@@ -8,6 +8,7 @@ export function tinyEnv(dir: string, overrides: Record<string, string> = {}): Re
     EPOCHS: "2",
     IMAGE_SIZE: "32",
     BATCH_SIZE: "8",
+    STEPS_PER_EPOCH: "all",
     TRAIN_PER_CLASS: "8",
     VALIDATION_PER_CLASS: "4",
     SYNTHETIC_PER_CLASS: "12",

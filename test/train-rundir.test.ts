@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as os from "node:os";
-import { resolveParams } from "../lib/config";
+import { PROFILE_DEFAULTS, resolveParams } from "../lib/config";
 import { paramsFromArgs, splitParameterFlags } from "../lib/cli/train";
 import { configOf, describeDifferences, fingerprint, gitState, RunConfigMismatchError } from "../lib/train/run-dir";
 import type { DatasetIdentity } from "../lib/train/types";
@@ -22,7 +22,7 @@ test("the refusal names each difference and asks for another RUN_ID", () => {
   const wanted = configOf(resolveParams({ EPOCHS: "5", IMAGE_SIZE: "64" }), dataset);
   const existing = configOf(resolveParams({}), dataset);
   const differences = describeDifferences(wanted, existing);
-  assert.deepEqual(differences, ["epochs: 5 now vs 3 in run.json", "imageSize: 64 now vs 96 in run.json"]);
+  assert.deepEqual(differences, ["epochs: 5 now vs 3 in run.json", `imageSize: 64 now vs ${PROFILE_DEFAULTS.quick.imageSize} in run.json`]);
   const error = new RunConfigMismatchError("/runs/demo", differences);
   assert.match(error.message, /\/runs\/demo already holds a run with a different configuration \(epochs: 5 now vs 3/);
   assert.match(error.message, /Choose another RUN_ID \(e\.g\. RUN_ID=demo-2/);
