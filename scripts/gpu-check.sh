@@ -59,6 +59,9 @@ run() {
   local t0=$SECONDS dir=/tmp/gpu-check results=/tmp/gpu-check/results.jsonl
   # Overridable for a dry run on a machine without a GPU (e.g. GPU_CHECK_SIZE=32 GPU_CHECK_BATCH=2).
   local size=${GPU_CHECK_SIZE:-224} batch=${GPU_CHECK_BATCH:-32} cpu_cap=${GPU_CHECK_CPU_SECONDS:-330} gpu_cap=${GPU_CHECK_GPU_SECONDS:-170}
+  # GPU_CHECK_ARCHS="all" times every registered architecture; GPU_CHECK_CPU=0 skips the cpu baseline.
+  local archs=${GPU_CHECK_ARCHS:-mobilenet_v2 resnet50} steps=${GPU_CHECK_STEPS:-10} step_seconds=${GPU_CHECK_STEP_SECONDS:-40}
+  [[ $archs == all ]] && archs="densenet121 densenet169 densenet201 resnet50 inception_v3 inception_resnet_v2 mobilenet mobilenet_v2"
   [[ -f "$PACK/node.xz" ]] || { echo "gpu-check: $PACK/node.xz missing: run 'scripts/gpu-check.sh pack' here and carry .carry/gpu-check" >&2; exit 1; }
   rm -rf "$dir" && mkdir -p "$dir/app"
   echo "== machine"; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || echo "no nvidia-smi"
@@ -99,19 +102,21 @@ run() {
   # The cpu backend is single-threaded pure JS: minutes per image at 224 px. It runs beside the
   # webgpu timings on other cores, one step of batch 1 each, capped.
   echo "== cpu backend, batch 1, one step each at $size and $((size / 2)) px (background, one core each, capped at $cpu_cap s)"
-  for job in "mobilenet_v2 $size" "resnet50 $size" "mobilenet_v2 $((size / 2))" "resnet50 $((size / 2))"; do
+  local cpu_jobs=("mobilenet_v2 $size" "resnet50 $size" "mobilenet_v2 $((size / 2))" "resnet50 $((size / 2))")
+  [[ ${GPU_CHECK_CPU:-1} == 0 ]] && cpu_jobs=()
+  for job in "${cpu_jobs[@]}"; do
     set -- $job
     (timeout "$cpu_cap" "${app[@]}" train cpu "$1" 1 "$2" 0 1 1 >>"$results" 2>"$dir/cpu-$1-$2.log" ||
       echo "{\"kind\":\"train\",\"engine\":\"cpu\",\"arch\":\"$1\",\"imageSize\":$2,\"batch\":1,\"unfinished\":\"no step within $cpu_cap s\"}" >>"$results") &
   done
-  for arch in mobilenet_v2 resnet50; do
-    echo "== webgpu $arch $size px batch $batch: 1 warm-up step, then up to 10 timed steps or 40 s ($((SECONDS - t0)) s)"
-    timeout "$gpu_cap" "${app[@]}" train webgpu "$arch" "$batch" "$size" 1 10 40 | tee -a "$results" ||
+  for arch in $archs; do
+    echo "== webgpu $arch $size px batch $batch: 1 warm-up step, then up to $steps timed steps or $step_seconds s ($((SECONDS - t0)) s)"
+    timeout "$gpu_cap" "${app[@]}" train webgpu "$arch" "$batch" "$size" 1 "$steps" "$step_seconds" | tee -a "$results" ||
       echo "{\"kind\":\"train\",\"engine\":\"webgpu\",\"arch\":\"$arch\",\"imageSize\":$size,\"batch\":$batch,\"unfinished\":\"stopped after $gpu_cap s\"}" | tee -a "$results"
   done
   echo "== waiting for the cpu backend ($((SECONDS - t0)) s)"
   wait
-  cat "$dir"/cpu-*.log | tail -n 6 || true
+  cat "$dir"/cpu-*.log 2>/dev/null | tail -n 6 || true
   echo "== results ($((SECONDS - t0)) s)"
   cat "$results"
   [[ -n "${OUT:-}" ]] && cp "$results" "$OUT/gpu-check-results.jsonl" || true
