@@ -5,7 +5,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
-import { downloadFile, DownloadError } from "../lib/data/download";
+import { downloadDataset, DownloadError } from "../lib/data/download";
 import { tempDir } from "./data-helpers";
 
 const payload = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 31 + (i >> 8)) % 256));
@@ -48,20 +48,20 @@ test("an interrupted transfer leaves a .part that the next call resumes with a R
   const dir = await tempDir();
   const file = path.join(dir, "archive.zip");
   cutNextTransfer = true;
-  await assert.rejects(downloadFile({ url: `${base}/file.zip`, file, bytes: payload.length, sha256 }), (error: Error) => error instanceof DownloadError && /interrupted.*resume/.test(error.message));
+  await assert.rejects(downloadDataset({ url: `${base}/file.zip`, file, bytes: payload.length, sha256 }), (error: Error) => error instanceof DownloadError && /interrupted.*resume/.test(error.message));
   const partial = (await fs.stat(`${file}.part`)).size;
   assert.ok(partial > 0 && partial < payload.length, `partial ${partial}`);
   await assert.rejects(fs.access(file), "no final file before verification");
   requests.length = 0;
   const progress: number[] = [];
-  const result = await downloadFile({ url: `${base}/moved`, file, bytes: payload.length, sha256, onProgress: (received) => progress.push(received) });
+  const result = await downloadDataset({ url: `${base}/moved`, file, bytes: payload.length, sha256, onProgress: (received) => progress.push(received) });
   assert.equal(result.resumedFrom, partial);
   assert.equal(result.sha256, sha256);
   assert.deepEqual(requests.map((r) => r.range), [`bytes=${partial}-`, `bytes=${partial}-`], "redirect followed with the Range header");
   assert.ok(progress.at(-1) === payload.length);
   assert.deepEqual(await fs.readFile(file), payload);
   await assert.rejects(fs.access(`${file}.part`), "the .part was renamed");
-  const again = await downloadFile({ url: `${base}/file.zip`, file, bytes: payload.length, sha256 });
+  const again = await downloadDataset({ url: `${base}/file.zip`, file, bytes: payload.length, sha256 });
   assert.equal(again.alreadyPresent, true);
 });
 
@@ -69,16 +69,16 @@ test("a server that ignores Range restarts the file; a wrong hash or size is rej
   const dir = await tempDir();
   const file = path.join(dir, "archive.zip");
   await fs.writeFile(`${file}.part`, payload.subarray(0, 1000));
-  const restarted = await downloadFile({ url: `${base}/norange`, file, sha256 });
+  const restarted = await downloadDataset({ url: `${base}/norange`, file, sha256 });
   assert.equal(restarted.bytes, payload.length);
   assert.deepEqual(await fs.readFile(file), payload);
 
   const bad = path.join(dir, "bad.zip");
-  await assert.rejects(downloadFile({ url: `${base}/file.zip`, file: bad, sha256: "0".repeat(64) }), /sha256 .* expected 0{64}: removed/);
+  await assert.rejects(downloadDataset({ url: `${base}/file.zip`, file: bad, sha256: "0".repeat(64) }), /sha256 .* expected 0{64}: removed/);
   await assert.rejects(fs.access(bad));
   await assert.rejects(fs.access(`${bad}.part`), "the corrupt .part is gone, so a retry starts clean");
-  await assert.rejects(downloadFile({ url: `${base}/file.zip`, file: bad, bytes: payload.length + 1 }), /expected 300001/);
-  await assert.rejects(downloadFile({ url: `${base}/missing`, file: bad }), /HTTP 404/);
+  await assert.rejects(downloadDataset({ url: `${base}/file.zip`, file: bad, bytes: payload.length + 1 }), /expected 300001/);
+  await assert.rejects(downloadDataset({ url: `${base}/missing`, file: bad }), /HTTP 404/);
 });
 
 test("offline: fails fast and says where to put a manually downloaded file", async () => {
@@ -90,7 +90,7 @@ test("offline: fails fast and says where to put a manually downloaded file", asy
   const port = (closed.address() as AddressInfo).port;
   await new Promise<void>((resolve) => closed.close(() => resolve()));
   const started = performance.now();
-  await assert.rejects(downloadFile({ url: `http://127.0.0.1:${port}/kagglecatsanddogs_5340.zip`, file, connectTimeoutMs: 2000 }), (error: Error) => {
+  await assert.rejects(downloadDataset({ url: `http://127.0.0.1:${port}/kagglecatsanddogs_5340.zip`, file, connectTimeoutMs: 2000 }), (error: Error) => {
     assert.ok(error instanceof DownloadError);
     assert.match(error.message, /cannot reach 127\.0\.0\.1/);
     assert.ok(error.message.includes(`put it at ${file}`), error.message);

@@ -7,7 +7,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { downloadFile, downloadWeights, ensureWeights, WeightsMissingError, weightsFilePath } from "../lib/models";
+import { downloadFile } from "../lib/io/download";
+import { downloadWeights, ensureWeights, WeightsMissingError, weightsFilePath } from "../lib/models";
 
 const payload = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 31) % 251));
 const md5 = createHash("md5").update(payload).digest("hex");
@@ -50,9 +51,9 @@ describe("downloadFile", () => {
   test("downloads, reports progress, checks the md5 and renames atomically", async () => {
     const dest = path.join(workDir, "fresh", "w.h5");
     const progress: number[] = [];
-    const result = await downloadFile({ url: `${baseUrl}w.h5`, dest, hash: { algorithm: "md5", value: md5 }, onProgress: (bytes) => progress.push(bytes) });
+    const result = await downloadFile({ url: `${baseUrl}w.h5`, file: dest, md5, onProgress: (bytes) => progress.push(bytes) });
     assert.equal(result.bytes, payload.length);
-    assert.equal(result.resumedFromBytes, 0);
+    assert.equal(result.resumedFrom, 0);
     assert.ok(readFileSync(dest).equals(payload));
     assert.equal(progress.at(-1), payload.length);
     assert.ok(!existsSync(`${dest}.part`));
@@ -62,22 +63,22 @@ describe("downloadFile", () => {
     const dest = path.join(workDir, "resume.h5");
     writeFileSync(`${dest}.part`, payload.subarray(0, 123_456));
     rangeRequests.length = 0;
-    const result = await downloadFile({ url: `${baseUrl}resume.h5`, dest, hash: { algorithm: "sha256", value: sha256 } });
+    const result = await downloadFile({ url: `${baseUrl}resume.h5`, file: dest, sha256 });
     assert.deepEqual(rangeRequests, ["bytes=123456-"]);
-    assert.equal(result.resumedFromBytes, 123_456);
+    assert.equal(result.resumedFrom, 123_456);
     assert.ok(readFileSync(dest).equals(payload));
   });
 
   test("a hash mismatch removes the partial file and leaves no destination", async () => {
     const dest = path.join(workDir, "bad.h5");
-    await assert.rejects(downloadFile({ url: `${baseUrl}bad.h5`, dest, hash: { algorithm: "md5", value: "0".repeat(32) } }), /md5 is [0-9a-f]{32}, expected 0{32}: removed it/);
+    await assert.rejects(downloadFile({ url: `${baseUrl}bad.h5`, file: dest, md5: "0".repeat(32) }), /md5 is [0-9a-f]{32}, expected 0{32}: removed it/);
     assert.ok(!existsSync(dest) && !existsSync(`${dest}.part`));
   });
 
   test("offline (connection refused) fails fast and says where to put the file", async () => {
     const dest = path.join(workDir, "offline.h5");
     const started = Date.now();
-    await assert.rejects(downloadFile({ url: "http://127.0.0.1:9/w.h5", dest }), (error: Error) => {
+    await assert.rejects(downloadFile({ url: "http://127.0.0.1:9/w.h5", file: dest }), (error: Error) => {
       assert.match(error.message, /cannot download http:\/\/127\.0\.0\.1:9\/w\.h5 \(.+\)\. Offline\? Put the file at .*offline\.h5 yourself/);
       return true;
     });

@@ -64,7 +64,7 @@ async function download(args: string[]): Promise<number> {
   const { flags, positional } = parseFlags(args);
   rejectUnknownFlags(flags, ["dest", "url", "sha256", "bytes"]);
   if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"`);
-  const { DEFAULT_PETIMAGES, downloadFile, DownloadError } = await import("../data/download");
+  const { DEFAULT_PETIMAGES, downloadDataset, DownloadError } = await import("../data/download");
   const { rawDirFor } = await import("../data/manifest");
   const url = flags.get("url") ?? DEFAULT_PETIMAGES.url;
   const custom = flags.has("url");
@@ -77,7 +77,7 @@ async function download(args: string[]): Promise<number> {
   let lastShown = 0;
   console.error(`downloading ${url}\n  to ${file}${sha256 ? "" : " (size check only: no sha256 given)"}`);
   try {
-    const result = await downloadFile({
+    const result = await downloadDataset({
       url,
       file,
       bytes,

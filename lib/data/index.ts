@@ -4,7 +4,7 @@ export type { ImageTransform } from "./augment";
 export { type Batch, evalBatches, stepsPerEpochFor, trainBatches, trainEpochRecords } from "./batches";
 export { benchDataPipeline, type DataBenchRow } from "./bench";
 export { cacheFileFor, decodeOne, decodeResized } from "./decode";
-export { DEFAULT_PETIMAGES, downloadFile, DownloadError } from "./download";
+export { DEFAULT_PETIMAGES, downloadDataset, DownloadError } from "./download";
 export { datasetNameFor, loadManifest, manifestPathFor, rawDirFor } from "./manifest";
 export { prepareDataset, SYNTHETIC_IMAGE_SIZE } from "./prepare";
 export { augmentedGridPng, countsTableHtml, pickSamples, rejectedTableHtml, sampleGridPng } from "./preview";

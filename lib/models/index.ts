@@ -5,7 +5,7 @@ export type { BuildOptions, Pooling } from "./common";
 export { ARCHITECTURES, type ArchSpec, buildArchitecture, defineRegistry, getArchSpec, KERAS_WEIGHTS_BASE_URL, type WeightsFile, type WeightsHash } from "./registry";
 export { PREPROCESS_MODES, type PreprocessMode, preprocessInput } from "./preprocess";
 export { loadKerasWeights, readFileLayers } from "./keras-h5";
-export { downloadFile, downloadWeights, ensureWeights, hashFile, type WeightsLocation, WeightsMissingError, weightsFileFor, weightsFilePath } from "./weights";
+export { downloadWeights, ensureWeights, type WeightsLocation, WeightsMissingError, weightsFileFor, weightsFilePath } from "./weights";
 export { applyTransferMode, buildTransferModel, disposeTransferModel, type TransferModeResult, type TransferModel, type TransferOptions } from "./transfer";
 export { CustomScaleLayer } from "./inception_resnet_v2";
 export { CUSTOM_LAYER_CLASS_NAMES, registerCustomLayers } from "./custom-layers";
