@@ -6,7 +6,6 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { ratioLines } from "../lib/bench";
 import { benchTraining } from "../lib/bench/models";
-import { percentile } from "../lib/bench/measure";
 import { formatTable } from "../lib/bench/table";
 import type { BenchRow } from "../lib/bench/types";
 import { command } from "../lib/cli/bench";
@@ -27,8 +26,6 @@ test("tables name engine, threads, input and batch; ratios pair tfjs rows with t
   assert.match(table, /resnet50\s+BN folded\s+wasm\s+1\s+224\s+1\s+300\.0\s+320\.0/);
   const ratios = ratioLines(rows);
   assert.deepEqual(ratios, ["  latency resnet50 BN folded: 3.00× (300 vs 100 ms)", "  train mobilenet_v2 96px: 3.00× (15 vs 45 img/s)"]);
-  assert.equal(percentile([5, 1, 3, 2, 4], 50), 3);
-  assert.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90), 9.1);
 });
 
 test("showcase bench rejects unknown sections, architectures and flags with a usage error", async () => {

@@ -1,4 +1,5 @@
-// Timing helpers: wall clock and this process's CPU time, percentiles, peak memory.
+// Timing helpers: wall clock and this process's CPU time, peak memory. Percentiles come from
+// lib/evaluate/latency (nearest rank), so bench tables and the report's latency tables agree.
 import * as tf from "@tensorflow/tfjs";
 
 export interface Timed {
@@ -12,15 +13,6 @@ export function timeSync(fn: () => void): Timed {
   fn();
   const cpu = process.cpuUsage(cpu0);
   return { wallSeconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
-}
-
-export function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (!sorted.length) return NaN;
-  const rank = (p / 100) * (sorted.length - 1);
-  const lo = Math.floor(rank);
-  const hi = Math.ceil(rank);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
 }
 
 let peakHeapBytes = 0;

@@ -2,7 +2,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { foldBatchNormForInference, planMicroBatch, trainStepMicroBatched, inferenceBytesPerImage } from "../engine/wasm";
 import { buildArchitecture } from "../models";
-import { percentile, round, sampleWasmHeap, timeSync } from "./measure";
+import { percentileNearestRank } from "../evaluate/latency";
+import { round, sampleWasmHeap, timeSync } from "./measure";
 import type { BenchRow } from "./types";
 
 export interface ModelBenchContext {
@@ -32,7 +33,7 @@ export function benchLatency(arch: string, opts: ModelBenchContext & { inputSize
         sampleWasmHeap();
         const row: BenchRow = {
           kind: "latency", subject: arch, variant, engine: opts.engine, threads: opts.threads, inputSize: opts.inputSize, batch: 1,
-          p50Ms: round(percentile(times, 50)), p90Ms: round(percentile(times, 90)), imagesPerCpuSecond: round(opts.repetitions / cpuSeconds), repetitions: opts.repetitions,
+          p50Ms: round(percentileNearestRank(times, 50)), p90Ms: round(percentileNearestRank(times, 90)), imagesPerCpuSecond: round(opts.repetitions / cpuSeconds), repetitions: opts.repetitions,
         };
         rows.push(row);
         opts.onRow?.(row);
