@@ -2,8 +2,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
+import { trainStep } from "../lib/train/step";
 import "@tensorflow/tfjs-backend-wasm";
-import { foldBatchNormForInference, planMicroBatch, registerWasmTrainingKernels, trainStepMicroBatched, WasmMemoryError } from "../lib/engine/wasm";
+import { foldBatchNormForInference, planMicroBatch, registerWasmTrainingKernels, WasmMemoryError } from "../lib/engine/wasm";
 
 function apply(layer: tf.layers.Layer, x: tf.SymbolicTensor | tf.SymbolicTensor[]): tf.SymbolicTensor {
   return layer.apply(x) as tf.SymbolicTensor;
@@ -64,7 +65,7 @@ for (const backend of ["cpu", "wasm"]) {
   });
 }
 
-test("trainStepMicroBatched gives the full-batch update when the model has no BatchNormalization", async () => {
+test("trainStep in micro-batches gives the full-batch update when the model has no BatchNormalization", async () => {
   registerWasmTrainingKernels();
   assert.ok(await tf.setBackend("wasm"));
   const build = () => {
@@ -78,7 +79,7 @@ test("trainStepMicroBatched gives the full-batch update when the model has no Ba
   const ys = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 1, 1, 0, 1, 0], "int32"), 2));
   const weightsAfter = (microBatchSize: number) => {
     const model = build();
-    const result = trainStepMicroBatched({ model, optimizer: tf.train.sgd(0.5), xs, ys, microBatchSize });
+    const result = trainStep({ model, optimizer: tf.train.sgd(0.5), xs, ys, microBatchSize });
     const values = model.getWeights().map((w) => Array.from(w.dataSync()));
     model.dispose();
     return { result, values };

@@ -1,7 +1,8 @@
 // Latency, training and frozen-feature throughput of the architectures on the active backend.
 import * as tf from "@tensorflow/tfjs";
-import { foldBatchNormForInference, planMicroBatch, trainStepMicroBatched, inferenceBytesPerImage } from "../engine/wasm";
+import { foldBatchNormForInference, planMicroBatch, inferenceBytesPerImage, trainingBytesPerImage } from "../engine/wasm";
 import { buildArchitecture } from "../models";
+import { trainStep } from "../train/step";
 import { percentileNearestRank } from "../evaluate/latency";
 import { round, sampleWasmHeap, timeSync } from "./measure";
 import type { BenchRow } from "./types";
@@ -55,8 +56,10 @@ export function benchTraining(arch: string, opts: ModelBenchContext & { inputSiz
   const xs = tf.randomUniform([opts.batch, opts.inputSize, opts.inputSize, 3], -1, 1, "float32", 2);
   const ys = tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from({ length: opts.batch }, (_, i) => i % 2), "int32"), 2));
   try {
-    let microBatchSize = 0;
-    const step = () => { microBatchSize = trainStepMicroBatched({ model, optimizer, xs, ys, microBatchSize: opts.microBatch ?? "auto" }).microBatchSize; };
+    const microBatchSize = opts.microBatch === undefined || opts.microBatch === "auto"
+      ? planMicroBatch({ batchSize: opts.batch, bytesPerImage: trainingBytesPerImage(model), what: `training ${arch} at ${opts.inputSize} px` })
+      : Math.max(1, Math.min(opts.batch, Math.floor(opts.microBatch)));
+    const step = () => trainStep({ model, optimizer, xs, ys, microBatchSize });
     step(); // warm-up: kernel setup, optimizer slots
     let wall = 0;
     let cpu = 0;

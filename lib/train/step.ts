@@ -29,6 +29,8 @@ export interface StepResult {
   loss: number;
   accuracy: number;
   images: number;
+  /** Forward/backward passes the batch was split into. */
+  microBatches: number;
 }
 
 /**
@@ -52,6 +54,7 @@ export function trainStep(opts: {
   let accumulated: tf.NamedTensorMap | undefined;
   let lossSum = 0;
   let correct = 0;
+  let microBatches = 0;
   for (let start = 0; start < batch; start += micro) {
     const size = Math.min(micro, batch - start);
     const share = size / batch;
@@ -73,10 +76,11 @@ export function trainStep(opts: {
       accumulated = Object.fromEntries(Object.entries(grads).map(([name, grad]) => [name, tf.add(previous[name], grad)]));
       tf.dispose([...Object.values(previous), ...Object.values(grads)]);
     }
+    microBatches++;
   }
   optimizer.applyGradients(accumulated!);
   tf.dispose(Object.values(accumulated!));
-  return { loss: lossSum, accuracy: correct / batch, images: batch };
+  return { loss: lossSum, accuracy: correct / batch, images: batch, microBatches };
 }
 
 /** Loss and correct count of a model in inference mode on one batch (summed, for exact means). */

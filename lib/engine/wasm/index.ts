@@ -8,7 +8,6 @@ import { registerFastSlice } from "./slice";
 import { registerColumnReductions } from "./reduce-rows";
 
 export { foldBatchNormForInference, type FoldResult } from "./fold-bn";
-export { trainStepMicroBatched, type MicroBatchStepOptions, type MicroBatchStepResult } from "./micro-batch";
 export { activationBytesPerImage, inferenceBytesPerImage, planMicroBatch, trainingBytesPerImage, WASM_HEAP_MAX_BYTES, WasmMemoryError } from "./memory";
 
 const KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
