@@ -5,7 +5,7 @@
 //   input gradient, stride 1: a conv2d of dy with the flipped, in/out-swapped filter;
 //   input gradient, stride > 1: G = dy · Wᵀ on XNNPACK, then a col2im scatter-add in JS.
 import * as tf from "@tensorflow/tfjs";
-import { asWasmBackend, heapView, matMul, runWasmKernel, withShape, WasmBackendLike } from "./heap";
+import { asWasmBackend, heapView, matMul, runWasmKernel, validOutputSpan, withShape, WasmBackendLike } from "./heap";
 
 type TensorInfo = tf.TensorInfo;
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
@@ -34,15 +34,12 @@ function writePatchesTransposed(x: Float32Array, dst: Float32Array, info: Conv2D
   for (let kw = 0; kw < KW; kw++) {
     // Output columns whose input column lies inside the image for this tap.
     const offW = kw * dw - pl;
-    let owLo = 0;
-    while (owLo < OW && owLo * sw + offW < 0) owLo++;
-    let owHi = OW;
-    while (owHi > owLo && (owHi - 1) * sw + offW >= W) owHi--;
+    const [owLo, owHi] = validOutputSpan({ tapOffset: offW, stride: sw, outSize: OW, inSize: W });
     for (let kh = 0; kh < KH; kh++) {
       const kBase = (kh * KW + kw) * C;
       for (let n = n0; n < n1; n++) {
         for (let oh = 0; oh < OH; oh++) {
-          const ih = oh * sh + kh * dh - info.padInfo.top;
+          const ih = oh * sh + kh * dh - pt;
           const m0 = ((n - n0) * OH + oh) * OW;
           if (ih < 0 || ih >= H) {
             for (let c = 0; c < C; c++) dst.fill(0, (kBase + c) * M + m0, (kBase + c) * M + m0 + OW);
@@ -61,7 +58,6 @@ function writePatchesTransposed(x: Float32Array, dst: Float32Array, info: Conv2D
       }
     }
   }
-  void pt;
 }
 
 export function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): TensorInfo {

@@ -2,7 +2,7 @@
 // (the work is O(batch·outH·outW·C·kh·kw), a few percent of a MobileNet step), any stride,
 // padding, dilation and channel multiplier.
 import * as tf from "@tensorflow/tfjs";
-import { asWasmBackend, heapView, runWasmKernel } from "./heap";
+import { asWasmBackend, heapView, runWasmKernel, validOutputSpan } from "./heap";
 
 type TensorInfo = tf.TensorInfo;
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
@@ -98,10 +98,7 @@ function filterGradRows(xs: Float32Array, dys: Float32Array, acc: Float64Array, 
   for (let kh = 0; kh < KH; kh++) {
     for (let kw = 0; kw < KW; kw++) {
       const offW = kw * dw - pl;
-      let owLo = 0;
-      while (owLo < OW && owLo * sw + offW < 0) owLo++;
-      let owHi = OW;
-      while (owHi > owLo && (owHi - 1) * sw + offW >= W) owHi--;
+      const [owLo, owHi] = validOutputSpan({ tapOffset: offW, stride: sw, outSize: OW, inSize: W });
       tapAcc.fill(0);
       for (let n = 0; n < N; n++) {
         for (let oh = 0; oh < OH; oh++) {

@@ -48,3 +48,16 @@ export function runWasmKernel(
 export function matMul(backend: WasmBackendLike, a: TensorInfo, b: TensorInfo): TensorInfo {
   return runWasmKernel(backend, "BatchMatMul", { a, b }, { transposeA: false, transposeB: false });
 }
+
+/**
+ * The output columns [lo, hi) whose input column `o · stride + tapOffset` lies inside [0, inSize) —
+ * the span a convolution tap touches without padding, so the inner loops need no bounds checks.
+ */
+export function validOutputSpan(opts: { tapOffset: number; stride: number; outSize: number; inSize: number }): [number, number] {
+  const { tapOffset, stride, outSize, inSize } = opts;
+  let lo = 0;
+  while (lo < outSize && lo * stride + tapOffset < 0) lo++;
+  let hi = outSize;
+  while (hi > lo && (hi - 1) * stride + tapOffset >= inSize) hi--;
+  return [lo, hi];
+}
