@@ -6,8 +6,8 @@ import { decodeResized } from "./decode";
 import { deriveSeed } from "./prng";
 import { SPLIT_NAMES } from "./split";
 import type { AugmentConfig, DatasetManifest, ImageRecord } from "./types";
+import { escapeHtml } from "../html";
 
-const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 
 function table(header: string[], rows: (string | number)[][]): string {
   const cell = (tag: string, value: string | number) => `<${tag}${typeof value === "number" ? ' style="text-align:right"' : ""}>${escapeHtml(String(value))}</${tag}>`;

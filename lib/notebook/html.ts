@@ -9,6 +9,7 @@ import typescript from "highlight.js/lib/languages/typescript";
 import MarkdownIt from "markdown-it";
 import { type Cell, type CellStatus, type CodeCell, type MimeBundle, type Notebook, type Output, joinText } from "./nbformat";
 import type { CellFailure } from "./runner";
+import { escapeHtml } from "../html";
 
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
@@ -266,9 +267,6 @@ function inlineAttachments(markdown: string, attachments: Record<string, MimeBun
   });
 }
 
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[char]!);
-}
 
 function scriptSafeJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");

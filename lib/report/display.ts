@@ -7,6 +7,7 @@ import type { Figure } from "./charts";
 import { frameRows, type ReportFrame } from "./frames";
 import type { ColumnFormat, ColumnSpec } from "./tables";
 import { bestRowIndexes } from "./workbook";
+import { escapeHtml } from "../html";
 
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
@@ -16,7 +17,6 @@ export interface MimeBundle {
   transient?: Record<string, unknown>;
 }
 
-const escapeHtml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 /** A cell as people read it: fractions as percentages, times with sensible decimals. */
 export function formatCell(value: unknown, format: ColumnFormat): string {

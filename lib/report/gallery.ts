@@ -2,8 +2,8 @@
 // (most confident mistakes first): small inline JPEG thumbnails, so the page stays self-contained.
 import sharp from "sharp";
 import type { Evaluation } from "../evaluate/predict";
+import { escapeHtml } from "../html";
 
-const escapeHtml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 async function thumbnail(file: string, size: number): Promise<string | undefined> {
   try {

@@ -2,6 +2,7 @@
 // otherwise (CI logs stay short), and a live notebook display updated in place. tslab is imported
 // lazily, so lib/train works outside the kernel.
 import type { TrainProgress } from "./types";
+import { escapeHtml } from "../html";
 
 export type ProgressHandler = (progress: TrainProgress) => void;
 
@@ -77,9 +78,6 @@ export function createCliProgress(opts: { stream?: NodeJS.WriteStream; interacti
   };
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
-}
 
 /** The HTML of the live notebook display: current state plus the epochs finished so far. */
 export function renderProgressHtml(state: { current?: TrainProgress; finished: TrainProgress[] }): string {

@@ -5,12 +5,10 @@ import { formatTransfer, type RunParams } from "../config";
 import type { EngineDescription } from "../engine/types";
 import type { MachineInventory } from "../system/index";
 import type { ArchHistory, EpochLog } from "./types";
+import { escapeHtml } from "../html";
 
 const fixed = (value: number | undefined | null, digits: number) => (value === undefined || value === null || !Number.isFinite(value) ? "–" : value.toFixed(digits));
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
-}
 
 export interface RunRow {
   arch: string;
