@@ -9,6 +9,7 @@ import { formatTable } from "./table";
 import { benchTorch, torchAvailable } from "./torch";
 import { BENCH_SCHEMA, type BenchKind, type BenchReport, type BenchRow } from "./types";
 import { benchWorkers } from "./workers";
+import { collectInventory } from "../system/index";
 
 export type BenchSection = "latency" | "train" | "features" | "data";
 export const BENCH_SECTIONS: readonly BenchSection[] = ["latency", "train", "features", "data"];
@@ -118,7 +119,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     engine: engine.engine,
     threads: engine.threads,
     tfjsVersion: tf.version.tfjs,
-    host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "unknown", totalMemoryGiB: round(os.totalmem() / 1024 ** 3, 1), loadAverage1m: round(os.loadavg()[0], 1) },
+    host: { ...(await collectInventory({ engine })), loadAverage1m: round(os.loadavg()[0], 1) },
     rows,
     peakRssMiB: round(peakRssMiB(), 0),
     peakWasmHeapMiB: heap ? round(heap / 1024 ** 2, 0) : undefined,

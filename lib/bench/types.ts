@@ -1,5 +1,7 @@
 // Rows of `showcase bench`: every row names engine, threads, input size and batch.
-export const BENCH_SCHEMA = "showcase.bench/1";
+import type { MachineInventory } from "../system/index";
+
+export const BENCH_SCHEMA = "showcase.bench/2";
 
 export type BenchKind = "latency" | "train" | "features" | "data" | "torch";
 
@@ -30,7 +32,8 @@ export interface BenchReport {
   engine: string;
   threads: number;
   tfjsVersion: string;
-  host: { cpus: number; cpuModel: string; totalMemoryGiB: number; loadAverage1m: number };
+  /** The same machine inventory as a training run records, plus the load while the bench ran. */
+  host: MachineInventory & { loadAverage1m: number };
   rows: BenchRow[];
   peakRssMiB: number;
   peakWasmHeapMiB?: number;
