@@ -12,12 +12,14 @@ const USAGE = [
   "          micro-batched with gradient accumulation when the wasm heap needs it",
   "features  frozen-base feature extraction images/s (no top, avg pooling), default mobilenet_v2 at 224 px",
   "data      decode + resize + augmentation images/s (the data module's benchDataPipeline)",
+  "transfer  (not in all: minutes) frozen MobileNet α=0.25 features of the shared cats-vs-dogs photos + a logistic",
+  "          head, genuine Keras ImageNet weights vs random: validation accuracy of each (--max-per-class N: a subset)",
   "--workers N  also train in N processes at once (both cores without wasm threads)",
   "--torch   run scripts/torch-bench.py with the system python (needs python3-torch, python3-torchvision) for ratios",
   "Defaults take a few minutes on 2 cores; `--archs all --reps 30 --steps 5` is the full run.",
 ].join("\n");
 
-const FLAGS = ["archs", "engine", "batch", "sizes", "steps", "micro-batch", "reps", "latency-size", "feature-size", "feature-batches", "data-images", "workers", "torch", "json", "quiet", "help"];
+const FLAGS = ["archs", "engine", "batch", "sizes", "steps", "micro-batch", "reps", "latency-size", "feature-size", "feature-batches", "data-images", "workers", "torch", "json", "quiet", "help", "max-per-class"];
 
 function positiveInt(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -38,7 +40,9 @@ export const command: Command = {
     }
     rejectUnknownFlags(flags, FLAGS);
     const { BENCH_SECTIONS, runBench } = await import("../bench");
-    const sections = positional.length === 0 || positional.includes("all") ? [...BENCH_SECTIONS] : positional;
+    const transfer = positional.includes("transfer");
+    const named = positional.filter((s) => s !== "transfer");
+    const sections = positional.length === 0 || named.includes("all") ? [...BENCH_SECTIONS] : named;
     for (const s of sections) {
       if (!(BENCH_SECTIONS as readonly string[]).includes(s)) throw new UsageError(`unknown bench section "${s}": allowed all, ${BENCH_SECTIONS.join(", ")}`);
     }
@@ -54,6 +58,17 @@ export const command: Command = {
     const sizes = (flags.get("sizes") ?? "96,224").split(",").map((s) => positiveInt("sizes", s.trim(), 0));
     const micro = flags.get("micro-batch");
     const quiet = flags.has("quiet");
+    if (transfer) {
+      const { benchFrozenFeatures, formatFeatureBench } = await import("../models/feature-bench");
+      const maxPerClass = flags.has("max-per-class") ? positiveInt("max-per-class", flags.get("max-per-class"), 0) : undefined;
+      try {
+        console.log(formatFeatureBench(await benchFrozenFeatures({ maxPerClass, onProgress: quiet ? undefined : (message) => console.error(message) })));
+      } catch (error) {
+        console.error(`showcase bench transfer: ${(error as Error).message}`);
+        return 1;
+      }
+      if (sections.length === 0) return 0;
+    }
     const report = await runBench({
       sections: sections as Array<(typeof BENCH_SECTIONS)[number]>,
       engine,

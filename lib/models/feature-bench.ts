@@ -197,7 +197,7 @@ export function formatFeatureBench(result: FeatureBenchResult): string {
   ].join("\n");
 }
 
-// `npx tsx lib/models/feature-bench.ts [maxPerClass]` until `showcase bench features` calls benchFrozenFeatures.
+// `npx showcase bench transfer` runs this; `npx tsx lib/models/feature-bench.ts [maxPerClass]` is a quicker subset.
 if (require.main === module) {
   const maxPerClass = process.argv[2] ? Number(process.argv[2]) : undefined;
   benchFrozenFeatures({ maxPerClass, onProgress: (message) => process.stderr.write(`${message}\n`) }).then(
