@@ -1,7 +1,7 @@
 // The run list of a sharded run: architecture × seed × learning rate, sorted, each run with a stable
 // key and a fingerprint of everything that changes what it computes. Written once per run directory
 // (runlist.json) and checked by every shard, so all shards of a run agree on the same list.
-import { createHash } from "node:crypto";
+import { canonicalJson, fingerprintOf } from "../io/fingerprint";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { type Env, ParameterError, type RunParams, parseInteger, parsePositiveNumber } from "../config";
@@ -42,18 +42,7 @@ export class RunListConflictError extends Error {
   }
 }
 
-/** JSON with keys sorted at every level and undefined fields left out: equal values, equal text. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, inner: unknown) =>
-    inner && typeof inner === "object" && !Array.isArray(inner)
-      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : inner,
-  );
-}
-
-export function fingerprintOf(value: unknown): string {
-  return createHash("sha256").update(canonicalJson(value)).digest("hex");
-}
+export { canonicalJson, fingerprintOf };
 
 function parseList<T>(name: string, raw: string | undefined, parse: (item: string) => T, fallback: T): T[] {
   if (raw === undefined || raw.trim() === "") return [fallback];

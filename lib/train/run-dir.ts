@@ -3,6 +3,7 @@
 // one is refused with what differs, so results are never silently mixed.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { fingerprintOf } from "../io/fingerprint";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -97,8 +98,7 @@ export function configOf(params: RunParams, dataset: DatasetIdentity): Record<st
 }
 
 export function fingerprint(config: Record<string, unknown>): string {
-  const sorted = Object.fromEntries(Object.entries(config).sort(([a], [b]) => a.localeCompare(b)));
-  return sha256(JSON.stringify(sorted));
+  return fingerprintOf(config);
 }
 
 export function describeDifferences(wanted: Record<string, unknown>, existing: Record<string, unknown>): string[] {
