@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { augmentBatch, augmentBatchWithOps, augmentPixels, drawTransforms, NO_AUGMENT, STUDY_AUGMENT, transformRow, warpWithGather } from "../lib/data/augment";
+import { augmentBatch, augmentBatchWithOps, augmentedBatch, augmentPixels, drawTransforms, NO_AUGMENT, STUDY_AUGMENT, transformRow, warpWithGather } from "../lib/data/augment";
+import { writeFloat32Tensor } from "../lib/engine/wasm/heap";
 import type { AugmentConfig } from "../lib/data/types";
 
 before(async () => {
@@ -98,4 +99,32 @@ test("host path, tf.image.transform (wasm, cpu) and the gather fallback agree fo
     tf.dispose([host, cpuOps, gathered, wasmValues]);
   }
   x.dispose();
+});
+
+test("training batches: uint8 images warped into the wasm heap equal the tensor-op path (study settings, channel shift included)", async () => {
+  const x = images(4, 20, 24);
+  const bytes = Uint8Array.from(x.dataSync());
+  const pixels = [0, 1, 2, 3].map((i) => bytes.subarray(i * 20 * 24 * 3, (i + 1) * 20 * 24 * 3));
+  const reference = augmentBatchWithOps(x, { config: STUDY_AUGMENT, seed: 21 }); // cpu kernel
+  await tf.setBackend("wasm");
+  try {
+    const before = tf.memory();
+    const batch = augmentedBatch(pixels, [20, 24, 3], { config: STUDY_AUGMENT, seed: 21 });
+    assert.equal(tf.memory().numTensors, before.numTensors + 1);
+    const onWasm = tf.tensor4d(batch.dataSync(), batch.shape);
+    batch.dispose();
+    assert.deepEqual(tf.memory(), { ...before, numTensors: before.numTensors + 1, numDataBuffers: before.numDataBuffers + 1, numBytes: before.numBytes + onWasm.size * 4 }, "the heap tensor is released on dispose");
+    await tf.setBackend("cpu");
+    assert.ok(maxAbsDiff(onWasm, reference) < 1e-2, `heap path vs op path ${maxAbsDiff(onWasm, reference)}`);
+    assert.ok(maxAbsDiff(onWasm, x) > 1, "really augmented");
+    onWasm.dispose();
+    // a writer that throws leaves nothing allocated behind
+    await tf.setBackend("wasm");
+    const start = tf.memory().numBytes;
+    assert.throws(() => writeFloat32Tensor<tf.Rank.R2>([64, 64], () => { throw new Error("boom"); }), /boom/);
+    assert.equal(tf.memory().numBytes, start);
+  } finally {
+    await tf.setBackend("cpu");
+    tf.dispose([x, reference]);
+  }
 });

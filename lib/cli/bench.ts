@@ -5,7 +5,7 @@ import { type Command, parseFlags, rejectUnknownFlags, UsageError } from "./comm
 const USAGE = [
   "showcase bench [all|latency|train|features|data ...] [--archs a,b|all] [--engine wasm|cpu|auto] [--batch 16]",
   "               [--sizes 96,224] [--steps 2] [--micro-batch auto|N] [--reps 10] [--latency-size 224]",
-  "               [--feature-size 224] [--feature-batches 2] [--data-images 128] [--workers 2] [--torch] [--json FILE] [--quiet]",
+  "               [--feature-size 224] [--feature-batches 2] [--data-images 512] [--workers 2] [--torch] [--json FILE] [--quiet]",
   "",
   "latency   batch-1 p50/p90 of the ImageNet classifiers (default mobilenet_v2, resnet50, densenet121), as built and BN-folded",
   "train     full training images/s (every layer trainable, Adam), default mobilenet_v2 at 96 and 224 px, batch 16,",
@@ -81,7 +81,7 @@ export const command: Command = {
       microBatch: micro === undefined || micro === "auto" ? "auto" : positiveInt("micro-batch", micro, 0),
       featureSize: positiveInt("feature-size", flags.get("feature-size"), 224),
       featureBatches: positiveInt("feature-batches", flags.get("feature-batches"), 2),
-      dataImages: positiveInt("data-images", flags.get("data-images"), 128),
+      dataImages: positiveInt("data-images", flags.get("data-images"), 512),
       workers: flags.has("workers") ? positiveInt("workers", flags.get("workers"), 2) : 0,
       torch: flags.has("torch"),
       command: `showcase bench ${args.join(" ")}`.trim(),

@@ -3,6 +3,7 @@
 // applied with a single projective warp, then Keras' channel shift. Parameters are drawn from the
 // seeded PRNG in JS, so the same seed gives the same images on every backend.
 import * as tf from "@tensorflow/tfjs";
+import { writeFloat32Tensor } from "../engine/wasm/heap";
 import { createRng } from "./prng";
 import type { AugmentConfig } from "./types";
 
@@ -193,71 +194,129 @@ export function augmentPixels(data: Float32Array | Uint8Array, shape: [number, n
   return augmentImages(images, [height, width, channels], opts);
 }
 
-/**
- * augmentPixels for separate images (e.g. decoded uint8 buffers): each image is warped straight
- * into its slice of one float32 batch, with no intermediate batch copy (cache-friendly).
- */
+/** augmentPixels for separate images (e.g. decoded uint8 buffers), into a new float32 batch. */
 export function augmentImages(images: readonly (Float32Array | Uint8Array)[], shape: [number, number, number], opts: { config: AugmentConfig; seed: number }): Float32Array {
-  const [height, width, channels] = shape;
-  const transforms = drawTransforms({ config: opts.config, seed: opts.seed, count: images.length, width, height });
-  const imageSize = height * width * channels;
-  const out = new Float32Array(images.length * imageSize);
-  images.forEach((image, b) => {
-    warpImage(image, out, b * imageSize, transformRow(transforms[b], width, height), shape, opts.config);
-    if (opts.config.channelShiftRange && transforms[b].channelShift !== 0) channelShift(out.subarray(b * imageSize, (b + 1) * imageSize), transforms[b].channelShift);
-  });
+  const out = new Float32Array(images.length * shape[0] * shape[1] * shape[2]);
+  augmentInto(out, images, shape, opts);
   return out;
 }
 
-/** Keras apply_channel_shift: one intensity added to every channel, clipped to the image's min and max. */
-function channelShift(image: Float32Array, shift: number): void {
-  let low = Infinity;
-  let high = -Infinity;
-  for (let i = 0; i < image.length; i++) {
-    if (image[i] < low) low = image[i];
-    if (image[i] > high) high = image[i];
-  }
-  for (let i = 0; i < image.length; i++) image[i] = Math.min(Math.max(image[i] + shift, low), high);
+/**
+ * The host path's batch tensor: decoded images are warped straight into the tensor's memory (on
+ * wasm, the backend's heap), so no batch-sized array is allocated or copied.
+ */
+export function augmentedBatch(images: readonly Uint8Array[], shape: [number, number, number], opts: { config: AugmentConfig; seed: number }): tf.Tensor4D {
+  return writeFloat32Tensor<tf.Rank.R4>([images.length, ...shape], (out) => augmentInto(out, images, shape, opts));
 }
 
-function warpImage(data: Float32Array | Uint8Array, out: Float32Array, outBase: number, t: number[], shape: [number, number, number], config: AugmentConfig): void {
+/** Each image is warped into its slice of `out` (NHWC float32), then channel-shifted in place. */
+function augmentInto(out: Float32Array, images: readonly (Float32Array | Uint8Array)[], shape: [number, number, number], opts: { config: AugmentConfig; seed: number }): void {
   const [height, width, channels] = shape;
-  const { fillMode, cval } = config;
-  const rowStride = width * channels;
-  if (isIdentity(t)) {
-    out.set(data, outBase);
-    return;
+  const transforms = drawTransforms({ config: opts.config, seed: opts.seed, count: images.length, width, height });
+  const imageSize = height * width * channels;
+  // The warp loops read float32 only: one element type keeps their loads monomorphic (mixing uint8
+  // and float32 sources made them ~3× slower); a native uint8 → float32 copy costs far less.
+  let scratch: Float32Array | undefined;
+  const asFloat32 = (image: Float32Array | Uint8Array): Float32Array => {
+    if (image instanceof Float32Array) return image;
+    scratch ??= new Float32Array(imageSize);
+    scratch.set(image);
+    return scratch;
+  };
+  images.forEach((image, b) => {
+    warpImage(asFloat32(image), out, b * imageSize, transformRow(transforms[b], width, height), shape, opts.config);
+    if (opts.config.channelShiftRange && transforms[b].channelShift !== 0) channelShift(out.subarray(b * imageSize, (b + 1) * imageSize), transforms[b].channelShift);
+  });
+}
+
+/**
+ * Keras apply_channel_shift: one intensity added to every channel, clipped to the image's min and
+ * max. Only the bound on the side the shift moves towards can clip, so only that one is computed.
+ */
+function channelShift(image: Float32Array, shift: number): void {
+  if (shift > 0) {
+    let high = -Infinity;
+    for (let i = 0; i < image.length; i++) if (image[i] > high) high = image[i];
+    for (let i = 0; i < image.length; i++) {
+      const v = image[i] + shift;
+      image[i] = v > high ? high : v;
+    }
+  } else {
+    let low = Infinity;
+    for (let i = 0; i < image.length; i++) if (image[i] < low) low = image[i];
+    for (let i = 0; i < image.length; i++) {
+      const v = image[i] + shift;
+      image[i] = v < low ? low : v;
+    }
   }
-  const clampOnly = fillMode === "nearest";
-  const read = (y: number, x: number, c: number) => (y >= 0 && y < height && x >= 0 && x < width ? data[y * rowStride + x * channels + c] : cval);
+}
+
+function warpImage(data: Float32Array, out: Float32Array, outBase: number, t: number[], shape: [number, number, number], config: AugmentConfig): void {
+  const [height, width, channels] = shape;
+  if (isIdentity(t)) out.set(data, outBase);
+  else if (config.fillMode === "nearest" && channels === 3 && width > 1 && height > 1) warpNearestRgb(data, out, outBase, t, width, height);
+  else warpAnyMode(data, out, outBase, t, shape, config);
+}
+
+/**
+ * The study's case (fill "nearest", RGB), which dominates input-pipeline time: the source point is
+ * clamped into the image, so every sample has four neighbours inside and the loop needs no bounds
+ * checks. At the last row or column the neighbour pair moves one step in with weight 1 on the edge
+ * pixel — the same value the kernels get with weight 0 on the outside neighbour.
+ */
+function warpNearestRgb(data: Float32Array, out: Float32Array, outBase: number, t: number[], width: number, height: number): void {
+  const maxX = width - 1;
+  const maxY = height - 1;
+  const rowStride = width * 3;
+  const [t0, t1, t2, t3, t4, t5] = t;
   let o = outBase;
   for (let y = 0; y < height; y++) {
     // affine: the source point moves by (t0, t3) per output pixel along the row
+    let sx = t1 * y + t2;
+    let sy = t4 * y + t5;
+    for (let x = 0; x < width; x++, sx += t0, sy += t3, o += 3) {
+      const inX = sx < 0 ? 0 : sx > maxX ? maxX : sx;
+      const inY = sy < 0 ? 0 : sy > maxY ? maxY : sy;
+      let x0 = inX | 0; // non-negative: truncation is floor
+      let y0 = inY | 0;
+      if (x0 === maxX) x0--;
+      if (y0 === maxY) y0--;
+      const fx = inX - x0;
+      const fy = inY - y0;
+      const w11 = fx * fy;
+      const w10 = fy - w11; // (1 - fx) * fy
+      const w01 = fx - w11; // fx * (1 - fy)
+      const w00 = 1 - fx - fy + w11;
+      const i = y0 * rowStride + x0 * 3;
+      const j = i + rowStride;
+      out[o] = w00 * data[i] + w01 * data[i + 3] + w10 * data[j] + w11 * data[j + 3];
+      out[o + 1] = w00 * data[i + 1] + w01 * data[i + 4] + w10 * data[j + 1] + w11 * data[j + 4];
+      out[o + 2] = w00 * data[i + 2] + w01 * data[i + 5] + w10 * data[j + 2] + w11 * data[j + 5];
+    }
+  }
+}
+
+function warpAnyMode(data: Float32Array, out: Float32Array, outBase: number, t: number[], shape: [number, number, number], config: AugmentConfig): void {
+  const [height, width, channels] = shape;
+  const { fillMode, cval } = config;
+  const rowStride = width * channels;
+  const read = (y: number, x: number, c: number) => (y >= 0 && y < height && x >= 0 && x < width ? data[y * rowStride + x * channels + c] : cval);
+  let o = outBase;
+  for (let y = 0; y < height; y++) {
     let sx = t[1] * y + t[2];
     let sy = t[4] * y + t[5];
     for (let x = 0; x < width; x++, sx += t[0], sy += t[3]) {
-      const inX = clampOnly ? (sx < 0 ? 0 : sx > width - 1 ? width - 1 : sx) : mapCoordinate(sx, width, fillMode);
-      const inY = clampOnly ? (sy < 0 ? 0 : sy > height - 1 ? height - 1 : sy) : mapCoordinate(sy, height, fillMode);
+      const inX = mapCoordinate(sx, width, fillMode);
+      const inY = mapCoordinate(sy, height, fillMode);
       const x0 = Math.floor(inX);
       const y0 = Math.floor(inY);
       const fx = inX - x0;
       const fy = inY - y0;
-      if (x0 >= 0 && y0 >= 0 && x0 + 1 < width && y0 + 1 < height) {
-        const w00 = (1 - fx) * (1 - fy);
-        const w01 = fx * (1 - fy);
-        const w10 = (1 - fx) * fy;
-        const w11 = fx * fy;
-        let i = y0 * rowStride + x0 * channels;
-        for (let c = 0; c < channels; c++, o++, i++) {
-          out[o] = w00 * data[i] + w01 * data[i + channels] + w10 * data[i + rowStride] + w11 * data[i + rowStride + channels];
-        }
-      } else {
-        // at the border a neighbour may fall outside: it reads as cval (with its bilinear weight)
-        for (let c = 0; c < channels; c++, o++) {
-          const top = (1 - fx) * read(y0, x0, c) + fx * read(y0, x0 + 1, c);
-          const bottom = (1 - fx) * read(y0 + 1, x0, c) + fx * read(y0 + 1, x0 + 1, c);
-          out[o] = (1 - fy) * top + fy * bottom;
-        }
+      // a neighbour outside the image reads as cval (with its bilinear weight), as in the kernels
+      for (let c = 0; c < channels; c++, o++) {
+        const top = (1 - fx) * read(y0, x0, c) + fx * read(y0, x0 + 1, c);
+        const bottom = (1 - fx) * read(y0 + 1, x0, c) + fx * read(y0 + 1, x0 + 1, c);
+        out[o] = (1 - fy) * top + fy * bottom;
       }
     }
   }

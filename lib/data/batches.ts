@@ -1,8 +1,9 @@
 // Batches for training (shuffled per (seed, epoch), augmented) and evaluation (ordered, plain).
-// Decoding of the next batch overlaps the consumer's work on the current one; tensors are created
+// Decoding of the next batches overlaps the consumer's work on the current one; tensors are created
 // only when a batch is handed out, and the consumer disposes xs and ys.
 import * as tf from "@tensorflow/tfjs";
-import { augmentBatch, augmentImages, prefersHostAugmentation } from "./augment";
+import { writeFloat32Tensor } from "../engine/wasm/heap";
+import { augmentBatch, augmentedBatch, prefersHostAugmentation } from "./augment";
 import { decodeResized } from "./decode";
 import { createRng, deriveSeed, shuffled } from "./prng";
 import type { AugmentConfig, DatasetManifest, ImageRecord, SplitName } from "./types";
@@ -57,32 +58,33 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 
 function toTensors(pixels: Uint8Array[], records: ImageRecord[], size: number, classCount: number, augment?: AugmentHook): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
   const shape: [number, number, number, number] = [pixels.length, size, size, 3];
-  const joined = () => {
-    const batch = new Float32Array(pixels.length * size * size * 3);
-    pixels.forEach((image, i) => batch.set(image, i * image.length));
-    return batch;
-  };
+  const joined = () => writeFloat32Tensor<tf.Rank.R4>(shape, (batch) => pixels.forEach((image, i) => batch.set(image, i * image.length)));
   return tf.tidy(() => ({
     // host backends augment the decoded bytes straight into the batch; others upload, then use tensor ops
-    xs: !augment
-      ? tf.tensor4d(joined(), shape)
-      : prefersHostAugmentation()
-        ? tf.tensor4d(augmentImages(pixels, [size, size, 3], augment), shape)
-        : augmentBatch(tf.tensor4d(joined(), shape), augment),
+    xs: !augment ? joined() : prefersHostAugmentation() ? augmentedBatch(pixels, [size, size, 3], augment) : augmentBatch(joined(), augment),
     ys: tf.oneHot(tf.tensor1d(records.map((record) => record.labelIndex), "int32"), classCount).toFloat() as tf.Tensor2D,
   }));
 }
 
 type AugmentHook = { config: AugmentConfig; seed: number };
 
+/**
+ * Batches decoded ahead of use. Each batch's images are all queued on the thread pool at once, and
+ * PREFETCH_BATCHES batches are in flight, so the pool never waits for this (busy) thread to hand it
+ * the next image: decoding overlaps augmentation here and the consumer's training step.
+ */
+const PREFETCH_BATCHES = 2;
+
 async function* batchesOf(groups: ImageRecord[][], opts: { size: number; classCount: number; cacheDir?: string; augment?: (index: number) => AugmentHook }): AsyncGenerator<Batch> {
-  const decode = (group: ImageRecord[]) => decodeResized(group, { size: opts.size, cacheDir: opts.cacheDir });
-  let pending = groups.length ? decode(groups[0]) : undefined;
+  const decode = (i: number) => {
+    const pending = decodeResized(groups[i], { size: opts.size, cacheDir: opts.cacheDir, concurrency: groups[i].length });
+    pending.catch(() => undefined); // surfaced when awaited; avoids an unhandled rejection if the consumer stops early
+    return pending;
+  };
+  const queue = groups.slice(0, PREFETCH_BATCHES).map((_, i) => decode(i));
   for (let i = 0; i < groups.length; i++) {
-    const pixels = await pending!;
-    // prefetch: the next batch decodes on the thread pool while this one is used
-    pending = i + 1 < groups.length ? decode(groups[i + 1]) : undefined;
-    pending?.catch(() => undefined); // surfaced when awaited; avoids an unhandled rejection if the consumer stops early
+    const pixels = await queue.shift()!;
+    if (i + PREFETCH_BATCHES < groups.length) queue.push(decode(i + PREFETCH_BATCHES));
     const { xs, ys } = toTensors(pixels, groups[i], opts.size, opts.classCount, opts.augment?.(i));
     yield { xs, ys, records: groups[i] };
   }

@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { sharedPath } from "../paths";
-import { augmentBatch, augmentImages, prefersHostAugmentation, STUDY_AUGMENT } from "./augment";
+import { augmentBatch, augmentedBatch, prefersHostAugmentation, STUDY_AUGMENT } from "./augment";
 import { trainBatches } from "./batches";
 import { decodeResized } from "./decode";
 import { deriveSeed } from "./prng";
@@ -76,6 +76,14 @@ function manifestOf(records: ImageRecord[]): DatasetManifest {
   };
 }
 
+/**
+ * Waits until a batch is computed. Host-augmented tensors are complete when created; on a GPU
+ * backend the ops may still be queued, and reading the values is the way to wait for them.
+ */
+async function ready(batch: tf.Tensor): Promise<void> {
+  if (!prefersHostAugmentation()) await batch.data();
+}
+
 async function timed(work: () => Promise<number>): Promise<{ images: number; seconds: number; cpuSeconds: number }> {
   const started = performance.now();
   const cpu = process.cpuUsage();
@@ -96,9 +104,12 @@ export async function benchDataPipeline(opts: DataBenchOptions = {}): Promise<Da
   const add = (stage: string, rowBackend: string, result: { images: number; seconds: number; cpuSeconds: number }) =>
     rows.push({ stage, backend: rowBackend, imageSize, images: result.images, seconds: result.seconds, imagesPerSecond: result.images / result.seconds, cpuMsPerImage: (1000 * result.cpuSeconds) / result.images, source });
   try {
-    // warm-up: sharp's thread pool and the backend's kernels
-    const warm = await decodeResized(records.slice(0, 8), { size: imageSize });
-    tf.tidy(() => augmentBatch(tf.tensor4d(Buffer.concat(warm), [warm.length, imageSize, imageSize, 3], "int32").toFloat() as tf.Tensor4D, { config, seed: 0 })).dispose();
+    // warm-up: sharp's thread pool, the backend's kernels and the JIT (the warp loop runs at its
+    // steady speed only after a few hundred images; a training run augments thousands)
+    const warm = await decodeResized(records.slice(0, 16), { size: imageSize });
+    for (let seed = 0; seed < 16; seed++) {
+      tf.tidy(() => augmentBatch(tf.tensor4d(Buffer.concat(warm), [warm.length, imageSize, imageSize, 3], "int32").toFloat() as tf.Tensor4D, { config, seed })).dispose();
+    }
 
     let pixels: Uint8Array[] = [];
     add("decode + resize (sharp)", "sharp", await timed(async () => {
@@ -112,9 +123,9 @@ export async function benchDataPipeline(opts: DataBenchOptions = {}): Promise<Da
         const options = { config, seed: deriveSeed(1, batch) };
         // the same path trainBatches takes on this backend
         const out = prefersHostAugmentation()
-          ? tf.tensor4d(augmentImages(group, [imageSize, imageSize, 3], options), shape)
+          ? augmentedBatch(group, [imageSize, imageSize, 3], options)
           : tf.tidy(() => augmentBatch(tf.tensor4d(Buffer.concat(group), shape, "int32").toFloat() as tf.Tensor4D, options));
-        await out.data();
+        await ready(out);
         out.dispose();
       }
       return pixels.length;
@@ -123,7 +134,7 @@ export async function benchDataPipeline(opts: DataBenchOptions = {}): Promise<Da
     const epoch = async (epochIndex: number, withCache: boolean) => {
       let images = 0;
       for await (const batch of trainBatches({ manifest, imageSize, batchSize, seed: 1, epoch: epochIndex, augment: config, cacheDir: withCache ? cacheDir : undefined })) {
-        await batch.xs.data();
+        await ready(batch.xs);
         images += batch.xs.shape[0];
         batch.xs.dispose();
         batch.ys.dispose();

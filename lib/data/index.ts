@@ -1,5 +1,5 @@
 // Public API of the data stage (see the team contract): prepare, load, decode, augment, batch.
-export { augmentBatch, augmentBatchWithOps, augmentImages, augmentPixels, drawTransforms, NO_AUGMENT, STUDY_AUGMENT, transformRow, warpWithGather } from "./augment";
+export { augmentBatch, augmentBatchWithOps, augmentedBatch, augmentImages, augmentPixels, drawTransforms, NO_AUGMENT, STUDY_AUGMENT, transformRow, warpWithGather } from "./augment";
 export type { ImageTransform } from "./augment";
 export { type Batch, evalBatches, stepsPerEpochFor, trainBatches, trainEpochRecords } from "./batches";
 export { benchDataPipeline, type DataBenchRow } from "./bench";
