@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerWasmTrainingKernels } from "../lib/engine/wasm";
 import { wasmKernelTuning } from "../lib/engine/wasm/conv-grads";
+import { simdKernelsFor } from "../lib/engine/wasm/simd/kernels";
 
 type Grads = { dx: Float32Array; dw: Float32Array };
 type Pad = "same" | "valid";
@@ -93,7 +94,10 @@ test("depthwise conv gradients match cpu for 3x3/5x5, strides 1, 2, same/valid, 
   for (const k of [3, 5]) {
     for (const stride of [1, 2]) {
       for (const pad of ["same", "valid"] as Pad[]) {
-        await compare(`dw ${k}x${k} s${stride} ${pad}`, (x, w) => tf.depthwiseConv2d(x, w, stride, pad), [2, 11, 10, 6], [k, k, 6, 1]);
+        // 6 channels: the plain-JS loops; 8: the SIMD rows (C % 4 == 0)
+        for (const channels of [6, 8]) {
+          await compare(`dw ${k}x${k} s${stride} ${pad} C${channels}`, (x, w) => tf.depthwiseConv2d(x, w, stride, pad), [2, 11, 10, channels], [k, k, channels, 1]);
+        }
       }
     }
   }
@@ -121,17 +125,50 @@ test("wasm Slice, Identity and Cast replacements give the cpu results", async ()
 
 test("wasm Sum/Mean over the leading axes give the cpu results", async () => {
   registerWasmTrainingKernels();
-  const x = random(3 * 4 * 5 * 6, 9);
+  // [3, 4, 5, 6]: plain JS; [3, 12, 10, 8]: SIMD with 360 rows (two float32 flushes)
+  for (const shape of [[3, 4, 5, 6], [3, 12, 10, 8]] as Array<[number, number, number, number]>) {
+  const x = random(shape.reduce((a, b) => a * b), 9);
   for (const [axes, keepDims] of [[[0, 1, 2], false], [[0, 1, 2], true], [[2, 0, 1], false], [[1, 2], false], [[0], false]] as Array<[number[], boolean]>) {
     const results: Float32Array[][] = [];
     for (const backend of ["cpu", "wasm"]) {
       await tf.setBackend(backend);
       results.push(tf.tidy(() => {
-        const t = tf.tensor4d(x, [3, 4, 5, 6]);
+        const t = tf.tensor4d(x, shape);
         return [tf.sum(t, axes, keepDims).dataSync() as Float32Array, tf.mean(t, axes, keepDims).dataSync() as Float32Array];
       }));
     }
-    assertClose(results[1][0], results[0][0], `sum ${axes}`);
-    assertClose(results[1][1], results[0][1], `mean ${axes}`);
+    assertClose(results[1][0], results[0][0], `sum ${axes} ${shape}`);
+    assertClose(results[1][1], results[0][1], `mean ${axes} ${shape}`);
+  }
+  }
+});
+
+test("the SIMD kernels are reachable on the wasm backend (else training silently takes the plain-JS loops)", async () => {
+  await tf.setBackend("wasm");
+  assert.ok(simdKernelsFor(tf.backend()), "tfjs-backend-wasm's memory is exported as .wasm.asm.memory");
+});
+
+test("gradients through training-mode BatchNorm, ReLU6, ReLU, clipByValue and mean match cpu (SIMD and plain-JS channel counts)", async () => {
+  registerWasmTrainingKernels();
+  for (const channels of [6, 8]) {
+    const shapes = { x: [2, 16, 16, 3], w: [3, 3, 3, channels], dw: [3, 3, channels, 1], gamma: [channels], beta: [channels] };
+    const values = Object.fromEntries(Object.entries(shapes).map(([name, shape], i) => [name, random(shape.reduce((a, b) => a * b), 31 + i)]));
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const inputs = Object.entries(shapes).map(([name, shape]) => tf.tensor(values[name], shape));
+        const loss = (x: tf.Tensor, w: tf.Tensor, dw: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => {
+          const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, "same");
+          const { mean, variance } = tf.moments(y, [0, 1, 2]); // 512 rows: two float32 flushes
+          const a = tf.relu6(tf.batchNorm(y, mean, variance, beta.add(0.5), gamma.add(1.5), 1e-3)); // offset so that both ReLU6 bounds clip
+          const d = tf.relu(tf.depthwiseConv2d(a as tf.Tensor4D, dw as tf.Tensor4D, 1, "same"));
+          return tf.sum(tf.mul(tf.mean(tf.clipByValue(d, 0, 0.8), [0, 1, 2]), tf.range(1, channels + 1)));
+        };
+        return tf.grads(loss)(inputs).map((g) => g.dataSync() as Float32Array);
+      });
+    };
+    const expected = await run("cpu");
+    const actual = await run("wasm");
+    Object.keys(shapes).forEach((name, i) => assertClose(actual[i], expected[i], `C${channels} d${name}`));
   }
 });

@@ -3,6 +3,7 @@
 // padding, dilation and channel multiplier.
 import * as tf from "@tensorflow/tfjs";
 import { asWasmBackend, heapView, runWasmKernel, validOutputSpan } from "./heap";
+import { addressOf, type SimdKernels, simdKernelsFor } from "./simd/kernels";
 
 type TensorInfo = tf.TensorInfo;
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
@@ -71,10 +72,14 @@ export function depthwiseBackpropFilter(args: KernelArgs): TensorInfo {
   const C = info.inChannels;
   const mult = filterShape[3];
   const acc = new Float64Array(filterShape.reduce((a, b) => a * b, 1));
+  const simd = mult === 1 && C % 4 === 0 ? simdKernelsFor(backend) : undefined;
+  // allocated before the views are taken: an allocation may grow the heap and detach them
+  const scratch = simd ? backend.makeOutput([C], "float32") : undefined;
   const xs = heapView(backend, x);
   const dys = heapView(backend, dy);
   if (mult === 1) {
-    filterGradRows(xs, dys, acc, info);
+    filterGradRows(xs, dys, acc, info, simd && scratch ? { kernels: simd, partial: heapView(backend, scratch) } : undefined);
+    if (scratch) backend.disposeData(scratch.dataId);
   } else {
     forEachTap(info, (xo, dyo, to) => {
       for (let c = 0; c < C; c++) {
@@ -88,29 +93,45 @@ export function depthwiseBackpropFilter(args: KernelArgs): TensorInfo {
   return out;
 }
 
-/** Filter gradient, multiplier 1: per (image row, tap) the x and dy spans are walked with running offsets. */
-function filterGradRows(xs: Float32Array, dys: Float32Array, acc: Float64Array, info: ReturnType<typeof depthwiseInfo>): void {
+/**
+ * Filter gradient, multiplier 1: per (image row, tap) the x and dy spans are walked with running
+ * offsets. With `simd`, each span is one SIMD call summing into `partial` (float32), which is
+ * flushed into the float64 total after every image.
+ */
+function filterGradRows(
+  xs: Float32Array,
+  dys: Float32Array,
+  acc: Float64Array,
+  info: ReturnType<typeof depthwiseInfo>,
+  simd?: { kernels: SimdKernels; partial: Float32Array },
+): void {
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;
   const tapAcc = new Float64Array(C);
+  const xStep = sw * C;
   for (let kh = 0; kh < KH; kh++) {
     for (let kw = 0; kw < KW; kw++) {
       const offW = kw * dw - pl;
       const [owLo, owHi] = validOutputSpan({ tapOffset: offW, stride: sw, outSize: OW, inSize: W });
       tapAcc.fill(0);
       for (let n = 0; n < N; n++) {
+        simd?.partial.fill(0);
         for (let oh = 0; oh < OH; oh++) {
           const ih = oh * sh + kh * dh - pt;
-          if (ih < 0 || ih >= H) continue;
+          if (ih < 0 || ih >= H || owHi <= owLo) continue;
           let xo = ((n * H + ih) * W + owLo * sw + offW) * C;
           let dyo = ((n * OH + oh) * OW + owLo) * C;
-          const xStep = sw * C;
+          if (simd) {
+            simd.kernels.productRows(addressOf(xs, xo), 4 * xStep, addressOf(dys, dyo), owHi - owLo, C, addressOf(simd.partial));
+            continue;
+          }
           for (let ow = owLo; ow < owHi; ow++, xo += xStep, dyo += C) {
             for (let c = 0; c < C; c++) tapAcc[c] += xs[xo + c] * dys[dyo + c];
           }
         }
+        if (simd) for (let c = 0; c < C; c++) tapAcc[c] += simd.partial[c];
       }
       const to = (kh * KW + kw) * C;
       for (let c = 0; c < C; c++) acc[to + c] = tapAcc[c];

@@ -5,6 +5,7 @@
 // registry is global, so each override runs the original tfjs-core gradient on other backends.
 import * as tf from "@tensorflow/tfjs";
 import { asWasmBackend, heapView } from "./heap";
+import { addressOf, ROWS_PER_FLUSH, simdKernelsFor } from "./simd/kernels";
 
 type TensorInfo = tf.TensorInfo;
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
@@ -36,6 +37,9 @@ function batchNormGrad(args: KernelArgs): TensorInfo[] {
   const epsilon = Number((args.attrs ?? {}).varianceEpsilon ?? 0.001);
   const C = mean.shape[0];
   const outs = [x.shape, [C], [C], [C], [C]].map((shape) => backend.makeOutput(shape, "float32"));
+  const simd = C % 4 === 0 ? simdKernelsFor(backend) : undefined;
+  // gain | partial Σdy | partial Σdy·(x − mean), allocated before any view is taken
+  const scratch = simd ? backend.makeOutput([3 * C], "float32") : undefined;
   const xs = heapView(backend, x);
   const dys = heapView(backend, dy);
   const means = heapView(backend, mean);
@@ -43,7 +47,7 @@ function batchNormGrad(args: KernelArgs): TensorInfo[] {
   const scales = scale ? heapView(backend, scale) : undefined;
   const [dx, dMean, dVar, dScale, dOffset] = outs.map((o) => heapView(backend, o));
   const inv = new Float32Array(C);
-  const gain = new Float32Array(C);
+  const gain = scratch ? heapView(backend, scratch).subarray(0, C) : new Float32Array(C);
   for (let c = 0; c < C; c++) {
     inv[c] = 1 / Math.sqrt(vars[c] + epsilon);
     gain[c] = (scales ? scales[c] : 1) * inv[c];
@@ -51,12 +55,25 @@ function batchNormGrad(args: KernelArgs): TensorInfo[] {
   const sumDy = new Float64Array(C);
   const sumDyXm = new Float64Array(C);
   const total = xs.length;
-  for (let base = 0; base < total; base += C) {
-    for (let c = 0; c < C; c++) {
-      const g = dys[base + c];
-      sumDy[c] += g;
-      sumDyXm[c] += g * (xs[base + c] - means[c]);
-      dx[base + c] = g * gain[c];
+  if (simd && scratch) {
+    const partial = heapView(backend, scratch);
+    for (let row = 0, rows = total / C; row < rows; row += ROWS_PER_FLUSH) {
+      partial.fill(0, C);
+      const at = row * C;
+      simd.batchNormGrad(addressOf(xs, at), addressOf(dys, at), addressOf(dx, at), Math.min(ROWS_PER_FLUSH, rows - row), C, addressOf(gain), addressOf(means), addressOf(partial, C), addressOf(partial, 2 * C));
+      for (let c = 0; c < C; c++) {
+        sumDy[c] += partial[C + c];
+        sumDyXm[c] += partial[2 * C + c];
+      }
+    }
+  } else {
+    for (let base = 0; base < total; base += C) {
+      for (let c = 0; c < C; c++) {
+        const g = dys[base + c];
+        sumDy[c] += g;
+        sumDyXm[c] += g * (xs[base + c] - means[c]);
+        dx[base + c] = g * gain[c];
+      }
     }
   }
   for (let c = 0; c < C; c++) {
@@ -66,6 +83,8 @@ function batchNormGrad(args: KernelArgs): TensorInfo[] {
     dScale[c] = inv[c] * sumDyXm[c];
     dOffset[c] = sumDy[c];
   }
+  // only now: freeing writes allocator bookkeeping into the block, and `gain` lives there
+  if (scratch) backend.disposeData(scratch.dataId);
   return outs;
 }
 
@@ -81,14 +100,21 @@ function maskedGrad(args: KernelArgs): TensorInfo {
   const dys = heapView(backend, dy);
   const dx = heapView(backend, out);
   const n = dx.length;
+  const simd = simdKernelsFor(backend);
+  let start = 0;
+  if (simd) {
+    // the SIMD loop takes whole vectors of 4; the last n % 4 elements go through the loop below
+    start = n - (n % 4);
+    (attrs.loExclusive ? simd.maskedOpen : simd.maskedClosed)(addressOf(xs), addressOf(dys), addressOf(dx), start, lo, hi);
+  }
   // Branch-free (comparisons as 0/1 factors): the signs of activations are random, branches mispredict.
   if (attrs.loExclusive) {
-    for (let i = 0; i < n; i++) {
+    for (let i = start; i < n; i++) {
       const v = xs[i];
       dx[i] = dys[i] * (((v > lo) as unknown as number) & ((v <= hi) as unknown as number));
     }
   } else {
-    for (let i = 0; i < n; i++) {
+    for (let i = start; i < n; i++) {
       const v = xs[i];
       dx[i] = dys[i] * (((v >= lo) as unknown as number) & ((v <= hi) as unknown as number));
     }

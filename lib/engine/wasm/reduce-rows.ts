@@ -2,11 +2,13 @@
 // wasm's kernels first transpose the whole input so that the reduced axes are innermost; a
 // column sum over the rows reads it once, in place.
 import * as tf from "@tensorflow/tfjs";
+import { addressOf, ROWS_PER_FLUSH, simdKernelsFor } from "./simd/kernels";
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 interface HeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+  disposeData(dataId: object): boolean;
 }
 
 const fallbacks = new Map<string, tf.KernelConfig>();
@@ -26,13 +28,25 @@ function columnReduce(kernelName: "Sum" | "Mean") {
     const C = x.shape[x.shape.length - 1];
     const outShape = attrs.keepDims ? x.shape.map((d, i) => (i === x.shape.length - 1 ? d : 1)) : [C];
     const out = backend.makeOutput(outShape, "float32");
+    const simd = C % 4 === 0 ? simdKernelsFor(backend) : undefined;
+    const scratch = simd ? backend.makeOutput([C], "float32") : undefined; // before taking views
     const v = backend.typedArrayFromHeap(x);
     const acc = new Float64Array(C);
     const n = v.length;
-    for (let base = 0; base < n; base += C) {
-      for (let c = 0; c < C; c++) acc[c] += v[base + c];
-    }
     const rows = n / C;
+    if (simd && scratch) {
+      const partial = backend.typedArrayFromHeap(scratch);
+      for (let row = 0; row < rows; row += ROWS_PER_FLUSH) {
+        partial.fill(0);
+        simd.columnSum(addressOf(v, row * C), Math.min(ROWS_PER_FLUSH, rows - row), C, addressOf(partial));
+        for (let c = 0; c < C; c++) acc[c] += partial[c];
+      }
+      backend.disposeData(scratch.dataId);
+    } else {
+      for (let base = 0; base < n; base += C) {
+        for (let c = 0; c < C; c++) acc[c] += v[base + c];
+      }
+    }
     const scale = kernelName === "Mean" ? 1 / rows : 1;
     const o = backend.typedArrayFromHeap(out);
     for (let c = 0; c < C; c++) o[c] = acc[c] * scale;
