@@ -143,6 +143,25 @@ test("wasm Sum/Mean over the leading axes give the cpu results", async () => {
   }
 });
 
+test("wasm batch norm gives the cpu results, with and without offset/scale (SIMD for C % 4 == 0, wasm's own kernel otherwise)", async () => {
+  registerWasmTrainingKernels();
+  for (const channels of [6, 8]) {
+    const x = random(2 * 7 * 5 * channels, 41);
+    const stats = [random(channels, 42), random(channels, 43).map((v) => v + 1.5), random(channels, 44), random(channels, 45)];
+    for (const affine of [true, false]) {
+      const results: Float32Array[] = [];
+      for (const backend of ["cpu", "wasm"]) {
+        await tf.setBackend(backend);
+        results.push(tf.tidy(() => {
+          const [mean, variance, offset, scale] = stats.map((v) => tf.tensor1d(v));
+          return tf.batchNorm(tf.tensor4d(x, [2, 7, 5, channels]), mean, variance, affine ? offset : undefined, affine ? scale : undefined, 1e-3).dataSync() as Float32Array;
+        }));
+      }
+      assertClose(results[1], results[0], `batch norm C${channels} ${affine ? "with" : "without"} offset/scale`);
+    }
+  }
+});
+
 test("the SIMD kernels are reachable on the wasm backend (else training silently takes the plain-JS loops)", async () => {
   await tf.setBackend("wasm");
   assert.ok(simdKernelsFor(tf.backend()), "tfjs-backend-wasm's memory is exported as .wasm.asm.memory");

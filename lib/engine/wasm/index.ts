@@ -3,6 +3,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { conv2DBackpropFilter, conv2DBackpropInput } from "./conv-grads";
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from "./depthwise-grads";
+import { registerFastBatchNorm } from "./batch-norm";
 import { registerFastGradients } from "./fast-grads";
 import { registerFastSlice } from "./slice";
 import { registerColumnReductions } from "./reduce-rows";
@@ -52,5 +53,5 @@ export function registerWasmTrainingKernels(): string[] {
     tf.registerKernel({ ...cast, kernelFunc: castSharingSameDtype as unknown as tf.KernelFunc });
   }
   registerFastSlice();
-  return [...KERNELS.map((k) => k.kernelName), "Cast", "Slice", ...registerColumnReductions(), ...registerFastGradients()];
+  return [...KERNELS.map((k) => k.kernelName), "Cast", "Slice", ...registerColumnReductions(), ...registerFastBatchNorm(), ...registerFastGradients()];
 }

@@ -14,6 +14,8 @@ export interface SimdKernels {
   columnSum(x: number, rows: number, channels: number, acc: number): void;
   /** dx = dy·gain[c]; sumDy[c] += dy; sumDyXm[c] += dy·(x − mean[c]). */
   batchNormGrad(x: number, dy: number, dx: number, rows: number, channels: number, gain: number, mean: number, sumDy: number, sumDyXm: number): void;
+  /** y = x·gain[c] + shift[c] for x, y of [rows, C]: batch norm with its statistics folded in. */
+  scaleShift(x: number, y: number, rows: number, channels: number, gain: number, shift: number): void;
   /** acc[c] += Σ_i x[i·xStep + c]·dy[i·C + c] for i < count (xStep in bytes). */
   productRows(x: number, xStep: number, dy: number, count: number, channels: number, acc: number): void;
 }
@@ -90,6 +92,24 @@ const batchNormGrad: FunctionSpec = {
   },
 };
 
+const scaleShift: FunctionSpec = {
+  name: "scaleShift",
+  params: [["x", I32], ["y", I32], ["rows", I32], ["channels", I32], ["gain", I32], ["shift", I32]],
+  locals: [["rowBytes", I32], ["end", I32], ["rowEnd", I32], ["c", I32]],
+  body: (c) => {
+    rowGeometry(c, "x");
+    c.whileBelow("x", "end", () => {
+      c.get("x").get("rowBytes").op("i32.add").set("rowEnd");
+      c.i32(0).set("c");
+      c.whileBelow("x", "rowEnd", () => {
+        c.get("y").get("x").load().get("gain").get("c").op("i32.add").load().simd("f32x4.mul");
+        c.get("shift").get("c").op("i32.add").load().simd("f32x4.add").store();
+        c.advance("x", 16).advance("y", 16).advance("c", 16);
+      });
+    });
+  },
+};
+
 const productRows: FunctionSpec = {
   name: "productRows",
   params: [["x", I32], ["xStep", I32], ["dy", I32], ["count", I32], ["channels", I32], ["acc", I32]],
@@ -108,7 +128,7 @@ const productRows: FunctionSpec = {
   },
 };
 
-export const SIMD_MODULE_BYTES = buildModule([masked("maskedOpen", "f32x4.gt"), masked("maskedClosed", "f32x4.ge"), columnSum, batchNormGrad, productRows]);
+export const SIMD_MODULE_BYTES = buildModule([masked("maskedOpen", "f32x4.gt"), masked("maskedClosed", "f32x4.ge"), columnSum, batchNormGrad, scaleShift, productRows]);
 
 let compiled: WebAssembly.Module | undefined;
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
