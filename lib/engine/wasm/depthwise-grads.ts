@@ -139,6 +139,30 @@ function filterGradRows(
   }
 }
 
+/** Input gradient, multiplier 1, any stride: per (image row, tap) one SIMD call adds dy·w into the strided dx span. */
+function inputGradRows(simd: SimdKernels, dx: Float32Array, dys: Float32Array, w: Float32Array, info: ReturnType<typeof depthwiseInfo>): void {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+  const spans = Array.from({ length: KW }, (_, kw) => validOutputSpan({ tapOffset: kw * dw - pl, stride: sw, outSize: OW, inSize: W }));
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let kh = 0; kh < KH; kh++) {
+        const ih = oh * sh + kh * dh - pt;
+        if (ih < 0 || ih >= H) continue;
+        for (let kw = 0; kw < KW; kw++) {
+          const [owLo, owHi] = spans[kw];
+          if (owHi <= owLo) continue;
+          const xo = ((n * H + ih) * W + owLo * sw + kw * dw - pl) * C;
+          const dyo = ((n * OH + oh) * OW + owLo) * C;
+          simd.scatterProductRows(addressOf(dx, xo), 4 * sw * C, addressOf(dys, dyo), owHi - owLo, C, addressOf(w, (kh * KW + kw) * C));
+        }
+      }
+    }
+  }
+}
+
 export function depthwiseBackpropInput(args: KernelArgs): TensorInfo {
   const backend = asWasmBackend(args.backend);
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
@@ -155,7 +179,10 @@ export function depthwiseBackpropInput(args: KernelArgs): TensorInfo {
   dx.fill(0);
   const dys = heapView(backend, dy);
   const w = heapView(backend, filter);
-  if (mult === 1) {
+  const simd = mult === 1 && C % 4 === 0 ? simdKernelsFor(backend) : undefined;
+  if (simd) {
+    inputGradRows(simd, dx, dys, w, info);
+  } else if (mult === 1) {
     forEachTap(info, (xo, dyo, to) => {
       for (let c = 0; c < C; c++) dx[xo + c] += dys[dyo + c] * w[to + c];
     });

@@ -18,6 +18,8 @@ export interface SimdKernels {
   scaleShift(x: number, y: number, rows: number, channels: number, gain: number, shift: number): void;
   /** acc[c] += Σ_i x[i·xStep + c]·dy[i·C + c] for i < count (xStep in bytes). */
   productRows(x: number, xStep: number, dy: number, count: number, channels: number, acc: number): void;
+  /** dx[i·dxStep + c] += dy[i·C + c]·w[c] for i < count (dxStep in bytes). */
+  scatterProductRows(dx: number, dxStep: number, dy: number, count: number, channels: number, w: number): void;
 }
 
 const I32 = "i32" as const;
@@ -128,7 +130,25 @@ const productRows: FunctionSpec = {
   },
 };
 
-export const SIMD_MODULE_BYTES = buildModule([masked("maskedOpen", "f32x4.gt"), masked("maskedClosed", "f32x4.ge"), columnSum, batchNormGrad, scaleShift, productRows]);
+const scatterProductRows: FunctionSpec = {
+  name: "scatterProductRows",
+  params: [["dx", I32], ["dxStep", I32], ["dy", I32], ["count", I32], ["channels", I32], ["w", I32]],
+  locals: [["rowBytes", I32], ["i", I32], ["p", I32], ["q", I32], ["qEnd", I32], ["k", I32]],
+  body: (c) => {
+    c.get("channels").i32(2).op("i32.shl").set("rowBytes");
+    c.whileBelow("i", "count", () => {
+      c.get("dx").set("p").get("w").set("k");
+      c.get("dy").set("q").get("dy").get("rowBytes").op("i32.add").set("qEnd");
+      c.whileBelow("q", "qEnd", () => {
+        c.get("p").get("p").load().get("q").load().get("k").load().simd("f32x4.mul").simd("f32x4.add").store();
+        c.advance("p", 16).advance("q", 16).advance("k", 16);
+      });
+      c.advance("dx", "dxStep").advance("dy", "rowBytes").advance("i", 1);
+    });
+  },
+};
+
+export const SIMD_MODULE_BYTES = buildModule([masked("maskedOpen", "f32x4.gt"), masked("maskedClosed", "f32x4.ge"), columnSum, batchNormGrad, scaleShift, productRows, scatterProductRows]);
 
 let compiled: WebAssembly.Module | undefined;
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
