@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { ratioLines } from "../lib/bench";
+import { formatKernelTable, type KernelTime } from "../lib/bench/kernel-profile";
 import { benchTraining } from "../lib/bench/models";
 import { formatTable } from "../lib/bench/table";
 import type { BenchRow } from "../lib/bench/types";
@@ -39,7 +40,9 @@ test("benchTraining trains a real architecture on wasm and reports a complete ro
   registerWasmTrainingKernels();
   assert.ok(await tf.setBackend("wasm"));
   const before = tf.memory().numTensors;
-  const row = benchTraining("mobilenet", { engine: "wasm", threads: 1, inputSize: 32, batch: 2, steps: 1 });
+  const kernelsBefore = tf.getKernelsForBackend("wasm").map((k) => k.kernelFunc);
+  let profile: KernelTime[] = [];
+  const row = benchTraining("mobilenet", { engine: "wasm", threads: 1, inputSize: 32, batch: 2, steps: 1, onKernels: (times) => (profile = times) });
   assert.equal(row.kind, "train");
   assert.equal(row.subject, "mobilenet");
   assert.equal(row.inputSize, 32);
@@ -48,4 +51,10 @@ test("benchTraining trains a real architecture on wasm and reports a complete ro
   assert.ok(row.imagesPerSecond! > 0 && Number.isFinite(row.imagesPerSecond));
   assert.ok(row.imagesPerCpuSecond! > 0);
   assert.equal(tf.memory().numTensors, before, "no tensors leak");
+  // the per-kernel profile of one step: our gradient kernels appear, self times add up, wrappers are gone
+  const names = profile.map((t) => t.kernel);
+  for (const kernel of ["Conv2DBackpropFilter", "DepthwiseConv2dNativeBackpropFilter", "ShowcaseWasmBatchNormGrad", "FusedConv2D"]) assert.ok(names.includes(kernel), kernel);
+  assert.ok(profile.every((t) => t.selfMs >= 0 && t.calls > 0));
+  assert.deepEqual(tf.getKernelsForBackend("wasm").map((k) => k.kernelFunc), kernelsBefore, "original kernels restored");
+  assert.match(formatKernelTable("Kernels", profile, 3), /^Kernels\nkernel\s+self ms\s+calls\n-+\s+-+\s+-+\n(.+\n){3}\(\d+ others\)\s+[\d.]+\s+\d+\ntotal/);
 });

@@ -3,6 +3,7 @@
 import * as os from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import type { EngineChoice } from "../config";
+import { formatKernelTable, type KernelTime } from "./kernel-profile";
 import { benchFeatures, benchLatency, benchTraining } from "./models";
 import { peakRssMiB, round, sampleWasmHeap } from "./measure";
 import { formatTable } from "./table";
@@ -30,6 +31,8 @@ export interface BenchOptions {
   dataImages: number;
   /** Also train on this many concurrent worker processes (issue 7.4); 0 = skip. */
   workers: number;
+  /** Also print where one training step's time goes, per kernel. */
+  kernels?: boolean;
   torch: boolean;
   command: string;
   log?: (line: string) => void;
@@ -87,7 +90,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     const pairs = archsFor("train").flatMap((arch) => opts.trainSizes.map((size) => `${arch}@${size}`));
     await section("train", `Full training, batch ${opts.batch}`, pairs, (pair) => {
       const [arch, size] = pair.split("@");
-      return [benchTraining(arch, { ...context, inputSize: Number(size), batch: opts.batch, steps: opts.trainSteps, microBatch: opts.microBatch })];
+      const onKernels = opts.kernels ? (times: KernelTime[]) => log(`\n${formatKernelTable(`Kernels of one training step: ${arch} ${size} px, batch ${opts.batch}`, times)}\n`) : undefined;
+      return [benchTraining(arch, { ...context, inputSize: Number(size), batch: opts.batch, steps: opts.trainSteps, microBatch: opts.microBatch, onKernels })];
     });
     if (opts.workers > 1) {
       await section("train", `Training on ${opts.workers} worker processes at once (both cores)`, archsFor("train"), (arch) =>

@@ -2,6 +2,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { foldBatchNormForInference, planMicroBatch, inferenceBytesPerImage, trainingBytesPerImage } from "../engine/wasm";
 import { buildArchitecture } from "../models";
+import { type KernelTime, profileKernels } from "./kernel-profile";
 import { trainStep } from "../train/step";
 import { percentileNearestRank } from "../evaluate/latency";
 import { round, sampleWasmHeap, timeSync } from "./measure";
@@ -50,7 +51,10 @@ export function benchLatency(arch: string, opts: ModelBenchContext & { inputSize
 }
 
 /** Full training (every layer trainable, 2 classes, Adam) images/s with batch `batch`, micro-batched to fit the heap. */
-export function benchTraining(arch: string, opts: ModelBenchContext & { inputSize: number; batch: number; steps: number; microBatch?: number | "auto" }): BenchRow {
+export function benchTraining(
+  arch: string,
+  opts: ModelBenchContext & { inputSize: number; batch: number; steps: number; microBatch?: number | "auto"; onKernels?: (times: KernelTime[]) => void },
+): BenchRow {
   const model = buildArchitecture(arch, { includeTop: true, classes: 2, inputShape: [opts.inputSize, opts.inputSize, 3] });
   const optimizer = tf.train.adam(1e-4);
   const xs = tf.randomUniform([opts.batch, opts.inputSize, opts.inputSize, 3], -1, 1, "float32", 2);
@@ -69,6 +73,8 @@ export function benchTraining(arch: string, opts: ModelBenchContext & { inputSiz
       cpu += t.cpuSeconds;
     }
     sampleWasmHeap();
+    // one more step, timed per kernel (the wrapper's own cost stays out of the rows above)
+    if (opts.onKernels) opts.onKernels(profileKernels(step));
     const images = opts.steps * opts.batch;
     const row: BenchRow = {
       kind: "train", subject: arch, variant: microBatchSize < opts.batch ? `micro-batch ${microBatchSize}` : "one pass", engine: opts.engine, threads: opts.threads,

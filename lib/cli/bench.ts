@@ -5,7 +5,7 @@ import { type Command, parseFlags, rejectUnknownFlags, UsageError } from "./comm
 const USAGE = [
   "showcase bench [all|latency|train|features|data ...] [--archs a,b|all] [--engine wasm|cpu|auto] [--batch 16]",
   "               [--sizes 96,224] [--steps 2] [--micro-batch auto|N] [--reps 10] [--latency-size 224]",
-  "               [--feature-size 224] [--feature-batches 2] [--data-images 512] [--workers 2] [--torch] [--json FILE] [--quiet]",
+  "               [--feature-size 224] [--feature-batches 2] [--data-images 512] [--workers 2] [--kernels] [--torch] [--json FILE] [--quiet]",
   "",
   "latency   batch-1 p50/p90 of the ImageNet classifiers (default mobilenet_v2, resnet50, densenet121), as built and BN-folded",
   "train     full training images/s (every layer trainable, Adam), default mobilenet_v2 at 96 and 224 px, batch 16,",
@@ -15,11 +15,12 @@ const USAGE = [
   "transfer  (not in all: minutes) frozen MobileNet α=0.25 features of the shared cats-vs-dogs photos + a logistic",
   "          head, genuine Keras ImageNet weights vs random: validation accuracy of each (--max-per-class N: a subset)",
   "--workers N  also train in N processes at once (both cores without wasm threads)",
+  "--kernels after each training row, the self time of every kernel in one step (where the time goes)",
   "--torch   run scripts/torch-bench.py with the system python (needs python3-torch, python3-torchvision) for ratios",
   "Defaults take a few minutes on 2 cores; `--archs all --reps 30 --steps 5` is the full run.",
 ].join("\n");
 
-const FLAGS = ["archs", "engine", "batch", "sizes", "steps", "micro-batch", "reps", "latency-size", "feature-size", "feature-batches", "data-images", "workers", "torch", "json", "quiet", "help", "max-per-class"];
+const FLAGS = ["archs", "engine", "batch", "sizes", "steps", "micro-batch", "reps", "latency-size", "feature-size", "feature-batches", "data-images", "workers", "kernels", "torch", "json", "quiet", "help", "max-per-class"];
 
 function positiveInt(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -33,7 +34,7 @@ export const command: Command = {
   summary: "benchmarks printed as tables (data, latency, training, features)",
   usage: USAGE,
   async run(args) {
-    const { flags, positional } = parseFlags(args, ["torch", "quiet", "help"]);
+    const { flags, positional } = parseFlags(args, ["torch", "kernels", "quiet", "help"]);
     if (flags.has("help")) {
       console.log(USAGE);
       return 0;
@@ -83,6 +84,7 @@ export const command: Command = {
       featureBatches: positiveInt("feature-batches", flags.get("feature-batches"), 2),
       dataImages: positiveInt("data-images", flags.get("data-images"), 512),
       workers: flags.has("workers") ? positiveInt("workers", flags.get("workers"), 2) : 0,
+      kernels: flags.has("kernels"),
       torch: flags.has("torch"),
       command: `showcase bench ${args.join(" ")}`.trim(),
       log: quiet ? () => {} : undefined,
