@@ -5,6 +5,7 @@ import type { TransferMode } from "../config";
 import type { ArchId } from "./ids";
 import { loadKerasWeights } from "./keras-h5";
 import { buildArchitecture, getArchSpec } from "./registry";
+import { withSeededInitialisation } from "./seeded-init";
 import { ensureWeights } from "./weights";
 
 export interface TransferModel {
@@ -26,7 +27,7 @@ export interface TransferOptions {
   weightsDir: string;
   /** Dropout rate before the classifier; 0 or undefined = none. */
   dropout?: number;
-  /** Seed of the head's kernel initialiser. */
+  /** Seed of every random initial weight (head and base); undefined = unseeded. */
   seed?: number;
   /** Width multiplier for the MobileNets (default 1.0). */
   alpha?: number;
@@ -40,27 +41,30 @@ export async function buildTransferModel(id: string, opts: TransferOptions): Pro
   const weightsPath =
     opts.weights === "imagenet" ? await ensureWeights(spec.id, { weightsDir: opts.weightsDir, includeTop: false, alpha: opts.alpha, inputSize: opts.inputSize }) : undefined;
 
-  const base = buildArchitecture(spec.id, {
-    includeTop: false,
-    pooling: "avg",
-    inputShape: [opts.inputSize, opts.inputSize, 3],
-    ...(opts.alpha !== undefined ? { alpha: opts.alpha } : {}),
-  });
+  const build = () => {
+    const base = buildArchitecture(spec.id, {
+      includeTop: false,
+      pooling: "avg",
+      inputShape: [opts.inputSize, opts.inputSize, 3],
+      ...(opts.alpha !== undefined ? { alpha: opts.alpha } : {}),
+    });
+    const featureSize = base.outputs[0].shape[1] as number;
+    const dropout = opts.dropout && opts.dropout > 0 ? tf.layers.dropout({ rate: opts.dropout, name: "head_dropout" }) : undefined;
+    const dense = tf.layers.dense({
+      units: opts.classes,
+      activation: "softmax",
+      name: "head_predictions",
+      kernelInitializer: tf.initializers.glorotUniform({ seed: opts.seed }),
+    });
+    const attachHead = (features: tf.SymbolicTensor) => dense.apply(dropout ? dropout.apply(features) : features) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: base.inputs, outputs: attachHead(base.outputs[0]), name: `${spec.id}_transfer` });
+    const featureInput = tf.input({ shape: [featureSize], name: "features" });
+    const head = tf.model({ inputs: featureInput, outputs: attachHead(featureInput), name: `${spec.id}_head` });
+    return { base, head, model, featureSize };
+  };
+  // With a seed, every random initial weight (the base's too, which WEIGHTS=none keeps) follows it.
+  const { base, head, model, featureSize } = opts.seed === undefined ? build() : withSeededInitialisation(opts.seed, build);
   if (weightsPath) await loadKerasWeights(base, weightsPath);
-  const featureSize = base.outputs[0].shape[1] as number;
-
-  const dropout = opts.dropout && opts.dropout > 0 ? tf.layers.dropout({ rate: opts.dropout, name: "head_dropout" }) : undefined;
-  const dense = tf.layers.dense({
-    units: opts.classes,
-    activation: "softmax",
-    name: "head_predictions",
-    kernelInitializer: tf.initializers.glorotUniform({ seed: opts.seed }),
-  });
-  const attachHead = (features: tf.SymbolicTensor) => dense.apply(dropout ? dropout.apply(features) : features) as tf.SymbolicTensor;
-
-  const model = tf.model({ inputs: base.inputs, outputs: attachHead(base.outputs[0]), name: `${spec.id}_transfer` });
-  const featureInput = tf.input({ shape: [featureSize], name: "features" });
-  const head = tf.model({ inputs: featureInput, outputs: attachHead(featureInput), name: `${spec.id}_head` });
   return { arch: spec.id, base, head, model, featureSize, buildSeconds: (performance.now() - started) / 1000 };
 }
 
