@@ -23,6 +23,8 @@ export const WEIGHT_CHOICES = ["imagenet", "none"] as const;
 export type WeightsChoice = (typeof WEIGHT_CHOICES)[number];
 export const OPTIMIZERS = ["adam", "sgd", "rmsprop"] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
+/** Training processes at once: "auto" (lib/train decides from the engine and the cores) or a count. */
+export type WorkersChoice = "auto" | number;
 
 /** `frozen` trains the head only, `finetune` trains everything, `top:<n>` the last n blocks. */
 export type TransferMode = { kind: "frozen" } | { kind: "finetune" } | { kind: "top"; blocks: number };
@@ -54,9 +56,11 @@ export interface RunParams {
   syntheticPerClass: number;
   preparedDir: string;
   runsDir: string;
+  /** Architectures trained at the same time, each in its own process (lib/train/worker-count.ts). */
+  workers: WorkersChoice;
 }
 
-type ProfileDefaults = Omit<RunParams, "profile" | "dataDir" | "runId" | "weightsDir" | "preparedDir" | "runsDir">;
+type ProfileDefaults = Omit<RunParams, "profile" | "dataDir" | "runId" | "weightsDir" | "preparedDir" | "runsDir" | "workers">;
 
 // quick: small enough for a 2-core laptop CPU on the embedded synthetic set, all eight networks.
 // full: the study's protocol — 224 px, 10 epochs, fine-tuning from ImageNet weights, 1000+1000 / 400+400.
@@ -146,6 +150,12 @@ export function formatTransfer(mode: TransferMode): string {
   return mode.kind === "top" ? `top:${mode.blocks}` : mode.kind;
 }
 
+export function parseWorkers(value: string): WorkersChoice {
+  if (value === "auto") return "auto";
+  if (/^\d+$/.test(value) && Number(value) >= 1 && Number.isSafeInteger(Number(value))) return Number(value);
+  throw new ParameterError("WORKERS", value, '"auto" (one per core on the single-threaded CPU engines, else 1) or a whole number ≥ 1');
+}
+
 export function parseRunId(value: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(value)) {
     throw new ParameterError("RUN_ID", value, "1–64 letters, digits, '.', '_' or '-', starting with a letter or digit");
@@ -197,6 +207,7 @@ export function resolveParams(env: Env = process.env): RunParams {
     syntheticPerClass: int("SYNTHETIC_PER_CLASS", base.syntheticPerClass),
     preparedDir: path.resolve(get("PREPARED_DIR") ?? projectPath("data", "prepared")),
     runsDir: path.resolve(get("RUNS_DIR") ?? projectPath("reports", "runs")),
+    workers: parseWorkers(get("WORKERS") ?? "auto"),
   };
   return params;
 }
@@ -205,5 +216,5 @@ export function resolveParams(env: Env = process.env): RunParams {
 export const PARAMETER_NAMES = [
   "PROFILE", "ARCHS", "EPOCHS", "DATA_DIR", "SEED", "RUN_ID", "ENGINE", "WEIGHTS", "WEIGHTS_DIR",
   "TRANSFER", "IMAGE_SIZE", "BATCH_SIZE", "STEPS_PER_EPOCH", "OPTIMIZER", "LEARNING_RATE", "PATIENCE",
-  "TRAIN_PER_CLASS", "VALIDATION_PER_CLASS", "TEST_PER_CLASS", "SYNTHETIC_PER_CLASS", "PREPARED_DIR", "RUNS_DIR",
+  "TRAIN_PER_CLASS", "VALIDATION_PER_CLASS", "TEST_PER_CLASS", "SYNTHETIC_PER_CLASS", "PREPARED_DIR", "RUNS_DIR", "WORKERS",
 ] as const;

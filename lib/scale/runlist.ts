@@ -11,8 +11,8 @@ import { ARCH_IDS, type ArchId } from "../models/ids";
 export const RUN_LIST_SCHEMA = "showcase.runlist/1";
 export const RUN_LIST_FILE = "runlist.json";
 
-/** A run's parameters without the machine-local paths (weights, prepared data, runs folder). */
-export type RunConfig = Omit<RunParams, "archs" | "runId" | "weightsDir" | "preparedDir" | "runsDir"> & { arch: ArchId };
+/** A run's parameters without the machine-local paths (weights, prepared data, runs folder) and WORKERS. */
+export type RunConfig = Omit<RunParams, "archs" | "runId" | "weightsDir" | "preparedDir" | "runsDir" | "workers"> & { arch: ArchId };
 
 export interface PlannedRun {
   /** Position in the sorted list; shard i of n takes i, i+n, i+2n, … */
@@ -67,7 +67,8 @@ export function runKey(run: { arch: ArchId; seed: number; learningRate: number }
 /** Pure: the same parameters and grid always give the same list, whatever the order in the environment. */
 export function planRuns(params: RunParams, env: Env = process.env): RunList {
   const grid = resolveGrid(params, env);
-  const { archs: _archs, runId: _runId, weightsDir: _w, preparedDir: _p, runsDir: _r, ...shared } = params;
+  // WORKERS changes how fast, not what is computed: it stays out of the fingerprint.
+  const { archs: _archs, runId: _runId, weightsDir: _w, preparedDir: _p, runsDir: _r, workers: _workers, ...shared } = params;
   const runs: PlannedRun[] = [];
   for (const arch of grid.archs) {
     for (const seed of grid.seeds) {
