@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createCliProgress, formatDuration, formatProgressLine, renderProgressHtml } from "../lib/train/progress";
+import { ActiveArchitectures, createCliProgress, formatDuration, formatProgressLine, renderProgressHtml } from "../lib/train/progress";
 import type { TrainProgress } from "../lib/train/types";
 
 const base = { arch: "mobilenet", archIndex: 2, archCount: 8, epochs: 3, batch: 0, batches: 15 };
@@ -37,8 +37,37 @@ test("without a terminal only epoch lines are printed (no per-batch spam); on a 
 });
 
 test("the notebook display shows the running batch and a table of finished epochs, HTML-escaped", () => {
-  const html = renderProgressHtml({ current: { ...batch(5), arch: "a<b" }, finished: [epochEnd] });
+  const html = renderProgressHtml({ active: [{ ...batch(5), arch: "a<b" }], finished: [epochEnd] });
   assert.match(html, /<b>a&lt;b<\/b> \(2\/8\) · epoch 1\/3 · batch 5\/15/);
   assert.match(html, /<progress value="0\.1111"/);
   assert.match(html, /<td>mobilenet<\/td><td>1<\/td><td>0\.690<\/td>/);
+});
+
+// WORKERS > 1: two architectures report batches alternately.
+const other = (n: number): TrainProgress => ({ ...batch(n), arch: "resnet50", archIndex: 1 });
+
+test("two architectures training at once: one bar each on a terminal, the other's bar redrawn after an epoch line", () => {
+  const tty = fakeStream(true);
+  const onTty = createCliProgress({ stream: tty.stream, interactive: true });
+  onTty(batch(1));
+  onTty(other(1));
+  assert.equal(tty.writes.at(-2), "\r\x1b[2K", "mobilenet's bar is cleared first");
+  assert.match(tty.writes.at(-1)!, /\[1\/8\] resnet50 epoch 1\/3 batch 1\/15[^\n]*\n\x1b\[2K[█░]+ \[2\/8\] mobilenet epoch 1\/3 batch 1\/15/, "both bars, in ARCHS order");
+  const before = tty.writes.length;
+  onTty(epochEnd); // mobilenet finishes epoch 1
+  const after = tty.writes.slice(before);
+  assert.equal(after[0], "\r\x1b[2K\x1b[1A\x1b[2K", "both bar lines cleared");
+  assert.match(after[1], /^\[2\/8\] mobilenet epoch 1\/3: .*\n$/);
+  assert.match(after[2], /^\r\x1b\[2K[█░]+ \[1\/8\] resnet50 epoch 1\/3 batch 1\/15/);
+  assert.ok(!after[2].includes("mobilenet"), "mobilenet's bar waits for its next batch");
+});
+
+test("the notebook display lists every architecture in training, in ARCHS order, and keeps the epoch table in ARCHS order", () => {
+  const html = renderProgressHtml({ active: [batch(5), other(3)], finished: [epochEnd, { ...epochEnd, arch: "resnet50", archIndex: 1 }] });
+  assert.ok(html.indexOf("<b>resnet50</b> (1/8)") < html.indexOf("<b>mobilenet</b> (2/8)"), html);
+  assert.equal(html.match(/<progress /g)?.length, 2);
+  assert.ok(html.indexOf("<td>resnet50</td>") < html.indexOf("<td>mobilenet</td>"));
+  const active = new ActiveArchitectures();
+  for (const p of [batch(1), other(1), { ...other(1), phase: "done" as const }, batch(2)]) active.update(p);
+  assert.deepEqual(active.list().map((p) => [p.arch, p.batch]), [["mobilenet", 2]]);
 });

@@ -48,49 +48,85 @@ function bar(fraction: number, width: number): string {
 }
 
 /**
- * Progress for `npx showcase train`: on a TTY a bar redrawn in place for batches, plus a line per
- * epoch; on a pipe or in CI only the per-epoch and per-architecture lines.
+ * The latest event of every architecture in training, in ARCHS order: with WORKERS > 1 several
+ * train at once, so the displays keep one entry per architecture instead of a single "current".
+ */
+export class ActiveArchitectures {
+  private readonly byArch = new Map<string, TrainProgress>();
+
+  /** Records `p`; an architecture leaves the list when it is done or skipped. */
+  update(p: TrainProgress): void {
+    if (p.phase === "done" || p.phase === "skip") this.byArch.delete(p.arch);
+    else this.byArch.set(p.arch, p);
+  }
+
+  list(): TrainProgress[] {
+    return [...this.byArch.values()].sort((a, b) => a.archIndex - b.archIndex);
+  }
+}
+
+/**
+ * Progress for `npx showcase train`: on a TTY one bar per architecture in training (two or more
+ * with WORKERS > 1), redrawn in place below the per-epoch lines; on a pipe or in CI only the
+ * per-epoch and per-architecture lines, each naming its architecture.
  */
 export function createCliProgress(opts: { stream?: NodeJS.WriteStream; interactive?: boolean } = {}): ProgressHandler {
   const stream = opts.stream ?? process.stderr;
   const interactive = opts.interactive ?? (Boolean(stream.isTTY) && !process.env.CI);
-  let barShown = false;
+  const training = new Map<string, TrainProgress>(); // the bars: architectures between batches
+  let barsShown = 0;
   let lastDraw = 0;
-  const clearBar = () => {
-    if (barShown) stream.write("\r\x1b[2K");
-    barShown = false;
+  const clearBars = () => {
+    if (barsShown > 0) stream.write(`\r\x1b[2K${"\x1b[1A\x1b[2K".repeat(barsShown - 1)}`);
+    barsShown = 0;
+  };
+  const drawBars = () => {
+    const bars = [...training.values()].sort((a, b) => a.archIndex - b.archIndex);
+    if (bars.length === 0) return;
+    const columns = stream.columns ?? 100;
+    // Each bar stays within one terminal line, so that clearing by lines stays exact.
+    const lines = bars.map((p) => {
+      const text = ` ${formatProgressLine(p)}`;
+      const width = Math.max(10, Math.min(30, columns - text.length - 2));
+      return `${bar(p.batch / Math.max(1, p.batches), width)}${text}`.slice(0, columns - 1);
+    });
+    stream.write(`\r\x1b[2K${lines.join("\n\x1b[2K")}`);
+    barsShown = lines.length;
+    lastDraw = Date.now();
   };
   return (p) => {
     if (p.phase === "train") {
       if (!interactive) return;
-      const now = Date.now();
-      if (now - lastDraw < 100 && p.batch !== p.batches) return;
-      lastDraw = now;
-      const columns = stream.columns ?? 100;
-      const text = ` ${formatProgressLine(p)}`;
-      const width = Math.max(10, Math.min(30, columns - text.length - 2));
-      stream.write(`\r\x1b[2K${bar(p.batch / Math.max(1, p.batches), width)}${text}`.slice(0, columns + 12));
-      barShown = true;
+      const newBar = !training.has(p.arch);
+      training.set(p.arch, p);
+      if (!newBar && Date.now() - lastDraw < 100 && p.batch !== p.batches) return;
+      clearBars();
+      drawBars();
       return;
     }
-    clearBar();
+    training.delete(p.arch);
+    clearBars();
     stream.write(`${formatProgressLine(p)}\n`);
+    if (interactive) drawBars();
   };
 }
 
-
-/** The HTML of the live notebook display: current state plus the epochs finished so far. */
-export function renderProgressHtml(state: { current?: TrainProgress; finished: TrainProgress[] }): string {
-  const p = state.current;
-  const fraction = p && p.batches > 0 ? ((p.epoch - 1) * p.batches + p.batch) / (p.epochs * p.batches) : 0;
-  const status = !p
-    ? ""
-    : p.phase === "train"
-      ? `<div><b>${escapeHtml(p.arch)}</b> (${p.archIndex}/${p.archCount}) · epoch ${p.epoch}/${p.epochs} · batch ${p.batch}/${p.batches}` +
-        ` · loss ${number(p.loss)} · acc ${number(p.accuracy)} · ${number(p.imagesPerSecond, 1)} img/s · ETA ${formatDuration(p.etaSeconds)}</div>` +
-        `<progress value="${fraction.toFixed(4)}" max="1" style="width:100%"></progress>`
-      : `<div><b>${escapeHtml(p.arch)}</b> (${p.archIndex}/${p.archCount}) · ${escapeHtml(formatProgressLine(p).replace(/^\[\d+\/\d+\] \S+:? ?/, ""))}</div>`;
-  const rows = state.finished
+/** The HTML of the live notebook display: one status line per architecture in training plus the epochs finished so far. */
+export function renderProgressHtml(state: { active: readonly TrainProgress[]; finished: readonly TrainProgress[] }): string {
+  const status = [...state.active]
+    .sort((a, b) => a.archIndex - b.archIndex)
+    .map((p) => {
+      const fraction = p.batches > 0 ? ((p.epoch - 1) * p.batches + p.batch) / (p.epochs * p.batches) : 0;
+      return p.phase === "train"
+        ? `<div><b>${escapeHtml(p.arch)}</b> (${p.archIndex}/${p.archCount}) · epoch ${p.epoch}/${p.epochs} · batch ${p.batch}/${p.batches}` +
+            ` · loss ${number(p.loss)} · acc ${number(p.accuracy)} · ${number(p.imagesPerSecond, 1)} img/s · ETA ${formatDuration(p.etaSeconds)}</div>` +
+            `<progress value="${fraction.toFixed(4)}" max="1" style="width:100%"></progress>`
+        : `<div><b>${escapeHtml(p.arch)}</b> (${p.archIndex}/${p.archCount}) · ${escapeHtml(formatProgressLine(p).replace(/^\[\d+\/\d+\] \S+:? ?/, ""))}</div>`;
+    })
+    .join("");
+  // Several architectures finish epochs interleaved: the table is kept in ARCHS order.
+  const rows = [...state.finished]
+    .sort((a, b) => a.archIndex - b.archIndex || a.epoch - b.epoch)
     .map(
       (e) =>
         `<tr><td>${escapeHtml(e.arch)}</td><td>${e.epoch}</td><td>${number(e.loss)}</td><td>${number(e.accuracy)}</td>` +
@@ -126,16 +162,17 @@ export function createNotebookProgress(opts: { intervalMs?: number } = {}): Prog
     const cli = createCliProgress({ interactive: false });
     return Object.assign((p: TrainProgress) => cli(p), { flush() {} });
   }
-  const state: { current?: TrainProgress; finished: TrainProgress[] } = { finished: [] };
+  const active = new ActiveArchitectures();
+  const finished: TrainProgress[] = [];
   const intervalMs = opts.intervalMs ?? 500;
   let lastDraw = 0;
   const draw = () => {
     lastDraw = Date.now();
-    display!.html(renderProgressHtml(state));
+    display!.html(renderProgressHtml({ active: active.list(), finished }));
   };
   const handler = (p: TrainProgress) => {
-    if (p.phase === "validate") state.finished.push(p);
-    state.current = p;
+    if (p.phase === "validate") finished.push(p);
+    active.update(p);
     if (p.phase !== "train" || Date.now() - lastDraw >= intervalMs) draw();
   };
   return Object.assign(handler, { flush: draw });
