@@ -1,5 +1,7 @@
 // The tiny training configuration the train tests share: synthetic images, 32 px, 8 + 8 training and
-// 4 + 4 validation images, batch 8, wasm, everything under a temporary folder.
+// 4 + 4 validation images, batch 8, wasm, everything under a temporary folder. One architecture at a
+// time in the test's own process (WORKERS=1): the tests inspect models and tensors in-process;
+// test/train-workers.test.ts sets WORKERS itself.
 import * as path from "node:path";
 
 export function tinyEnv(dir: string, overrides: Record<string, string> = {}): Record<string, string> {
@@ -13,6 +15,7 @@ export function tinyEnv(dir: string, overrides: Record<string, string> = {}): Re
     VALIDATION_PER_CLASS: "4",
     SYNTHETIC_PER_CLASS: "12",
     ENGINE: "wasm",
+    WORKERS: "1",
     RUN_ID: "tiny",
     PREPARED_DIR: path.join(dir, "prepared"),
     RUNS_DIR: path.join(dir, "runs"),

@@ -9,12 +9,14 @@ const PARAMETER_FLAGS: Record<string, string> = Object.fromEntries(PARAMETER_NAM
 const SWITCHES = ["quiet"] as const;
 
 const USAGE = [
-  "showcase train [--archs a,b] [--epochs N] [--run-id ID] [--engine E] [--transfer frozen|finetune|top:n] [--quiet] [other parameters as --flags]",
+  "showcase train [--archs a,b] [--epochs N] [--run-id ID] [--engine E] [--transfer frozen|finetune|top:n] [--workers auto|N] [--quiet] [other parameters as --flags]",
   "       showcase train --shard i/n | --plan | --retry-failed   (sharded runs: see docs/scale.md)",
   "",
   "Trains every architecture of ARCHS into RUNS_DIR/RUN_ID (reports/runs/<run-id>/), as notebook 02 does.",
   "Run it again with the same RUN_ID to resume: finished architectures are skipped, an interrupted one",
   "continues after its last completed epoch; a different configuration under that RUN_ID is refused.",
+  "--workers N trains N architectures at the same time, each in its own process; auto (default) = one per",
+  "core on the single-threaded wasm and cpu engines, 1 on GPU and tfjs-node engines.",
   `Parameter flags: ${Object.keys(PARAMETER_FLAGS).map((flag) => `--${flag}`).join(" ")}`,
   "Environment variables of the same names (PROFILE, ARCHS, EPOCHS, …) work too; flags win.",
 ].join("\n");
@@ -83,7 +85,8 @@ export const command: Command = {
         `run ${summary.runDir}: ${summary.histories.length - summary.skipped.length} trained` +
           (summary.skipped.length ? `, ${summary.skipped.length} finished earlier (skipped)` : "") +
           (summary.resumed.length ? `, resumed ${summary.resumed.join(", ")}` : "") +
-          ` in ${summary.totalSeconds.toFixed(1)} s on ${engine.engine}`,
+          ` in ${summary.totalSeconds.toFixed(1)} s on ${engine.engine}` +
+          (summary.workers > 1 ? `, ${summary.workers} architectures at a time (WORKERS), each in its own process` : ""),
       );
       return summary.aborted ? 130 : 0;
     } catch (error) {

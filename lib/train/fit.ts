@@ -43,6 +43,11 @@ export interface TrainArchitectureOptions {
   signal?: AbortSignal;
   /** Images per gradient computation; default the whole batch (or what the WebGPU binding limit allows). */
   microBatchSize?: number;
+  /**
+   * Architectures training at the same time in this session (WORKERS), recorded in the provenance:
+   * epoch times were measured with that many trainings sharing the machine. Default 1.
+   */
+  workers?: number;
   /** Called once the model is ready to train (built, calibrated, transfer mode set, checkpoint restored): for tests and tools. */
   onModelReady?: (transfer: TransferModel) => void | Promise<void>;
 }
@@ -114,7 +119,7 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
   const archCount = opts.archCount ?? 1;
   const paths = archPaths(runDir, arch);
   const spec = getArchSpec(arch);
-  const progressBase = { arch, archIndex, archCount, epochs: params.epochs, batch: 0, batches: 0 };
+  const progressBase = { arch, archIndex, archCount, pid: process.pid, epochs: params.epochs, batch: 0, batches: 0 };
   const emit = (progress: Omit<TrainProgress, keyof typeof progressBase> & Partial<TrainProgress>) => opts.onProgress?.({ ...progressBase, ...progress } as TrainProgress);
 
   const finished = await isArchFinished(runDir, arch);
@@ -206,6 +211,7 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
         microBatchSize,
         foldedFeatureExtractor: extractor?.folded ?? false,
         cpuSeconds: cpuSeconds(),
+        workers: opts.workers ?? 1,
       },
     });
 

@@ -141,6 +141,8 @@ export interface OpenRunOptions {
   datasetManifestPath: string;
   /** lib/system's collectInventory; injected so tests and shards can pass a cheap one. */
   collectInventory: () => Promise<object>;
+  /** Architectures this session trains at the same time (recorded in its session entry); default 1. */
+  workers?: number;
 }
 
 /**
@@ -160,6 +162,7 @@ export async function openRunDir(opts: OpenRunOptions): Promise<{ runDir: string
     engine: engine.engine,
     backend: engine.backend,
     archs: [...params.archs],
+    workers: opts.workers ?? 1,
   };
   if (await fileExists(file)) {
     const existing = await readJson<RunManifest>(file);

@@ -1,5 +1,6 @@
 // A training run: the dataset manifest, the run directory (run.json) and every configured
-// architecture in turn; plus the readers that notebook 03 and the report use.
+// architecture — one after another in this process, or WORKERS at a time in worker processes
+// (worker-pool.ts) — plus the readers that notebook 03 and the report use.
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { RunParams } from "../config";
@@ -9,9 +10,12 @@ import { fileExists, readJson } from "../io/atomic";
 import { registerCustomLayers } from "../models/index";
 import { collectInventory } from "../system/index";
 import { loadModelFiles } from "./checkpoint";
-import { trainArchitecture, type TrainArchitectureOptions, TrainingAbortedError } from "./fit";
-import { archPaths, openRunDir, readRunManifest } from "./run-dir";
+import type { ArchId } from "../models/ids";
+import { type ArchOutcome, isArchFinished, trainArchitecture, type TrainArchitectureOptions, TrainingAbortedError } from "./fit";
+import { archPaths, openRunDir, readRunManifest, runDirFor } from "./run-dir";
 import { type ArchHistory, HISTORY_SCHEMA, type RunManifest, type RunSummary, type TrainProgress } from "./types";
+import { resolveWorkerCount } from "./worker-count";
+import { trainInWorkerProcesses } from "./worker-pool";
 
 export interface RunTrainingOptions {
   engine: EngineDescription;
@@ -48,46 +52,88 @@ export async function datasetFor(params: RunParams, opts: { onMessage?: (message
 export async function runTraining(params: RunParams, opts: RunTrainingOptions): Promise<RunSummary> {
   const started = performance.now();
   const { manifest: dataset, manifestPath } = await datasetFor(params, { onMessage: opts.onMessage });
+  const pending = await unfinishedArchs(params);
+  const workers = resolveWorkerCount({ workers: params.workers, engine: opts.engine, pendingArchs: pending.length });
+  if (workers > 1 && opts.onModelReady) {
+    throw new Error(`onModelReady needs the models in this process, but WORKERS=${params.workers} trains them in ${workers} worker processes: set WORKERS=1`);
+  }
   const { runDir, manifest, created } = await openRunDir({
     params,
     engine: opts.engine,
     dataset,
     datasetManifestPath: manifestPath,
     collectInventory: () => collectInventory({ engine: opts.engine }),
+    workers,
   });
-  opts.onMessage?.(`${created ? "new run" : "resuming run"} ${runDir}`);
+  opts.onMessage?.(`${created ? "new run" : "resuming run"} ${runDir}${workers > 1 ? ` (${workers} architectures at a time, each in its own process)` : ""}`);
   const cacheDir = path.join(path.dirname(manifestPath), "cache");
-  const summary: RunSummary = { runDir, manifest, histories: [], skipped: [], resumed: [], totalSeconds: 0, aborted: false };
+  const outcomes =
+    workers > 1
+      ? (
+          await trainInWorkerProcesses({
+            context: { params, engine: opts.engine.engine, runDir, dataset, configFingerprint: manifest.configFingerprint, cacheDir, archCount: params.archs.length, workers },
+            archs: params.archs,
+            workers,
+            onProgress: opts.onProgress,
+            onMessage: opts.onMessage,
+            signal: opts.signal,
+          })
+        ).outcomes
+      : await trainOneAfterAnother(params, { ...opts, runDir, dataset, configFingerprint: manifest.configFingerprint, cacheDir });
+  const summary: RunSummary = { runDir, manifest, histories: [], skipped: [], resumed: [], totalSeconds: 0, aborted: false, workers };
+  for (const [index, arch] of params.archs.entries()) {
+    const result = outcomes[index];
+    if (!result) {
+      summary.aborted = true; // stopped by the signal: this one and the rest resume next time
+      continue;
+    }
+    summary.histories.push(result.history);
+    if (result.outcome === "skipped") summary.skipped.push(arch);
+    if (result.outcome === "resumed") summary.resumed.push(arch);
+  }
+  summary.totalSeconds = (performance.now() - started) / 1000;
+  return summary;
+}
+
+/** The architectures of ARCHS not finished in an earlier session (those need a worker). */
+async function unfinishedArchs(params: RunParams): Promise<ArchId[]> {
+  const runDir = runDirFor(params);
+  const unfinished: ArchId[] = [];
+  for (const arch of params.archs) if (!(await isArchFinished(runDir, arch))) unfinished.push(arch);
+  return unfinished;
+}
+
+/** WORKERS=1: every architecture in this process, in ARCHS order; undefined from the one the signal stopped on. */
+async function trainOneAfterAnother(
+  params: RunParams,
+  opts: RunTrainingOptions & { runDir: string; dataset: DatasetManifest; configFingerprint: string; cacheDir: string },
+): Promise<Array<ArchOutcome | undefined>> {
+  const outcomes: Array<ArchOutcome | undefined> = params.archs.map(() => undefined);
   for (const [index, arch] of params.archs.entries()) {
     try {
-      const { history, outcome } = await trainArchitecture({
+      outcomes[index] = await trainArchitecture({
         params,
         arch,
-        runDir,
-        dataset,
+        runDir: opts.runDir,
+        dataset: opts.dataset,
         engine: opts.engine,
-        configFingerprint: manifest.configFingerprint,
-        cacheDir,
+        configFingerprint: opts.configFingerprint,
+        cacheDir: opts.cacheDir,
         archIndex: index + 1,
         archCount: params.archs.length,
         onProgress: opts.onProgress,
         signal: opts.signal,
         onModelReady: opts.onModelReady,
       });
-      summary.histories.push(history);
-      if (outcome === "skipped") summary.skipped.push(arch);
-      if (outcome === "resumed") summary.resumed.push(arch);
     } catch (error) {
       if (error instanceof TrainingAbortedError) {
-        summary.aborted = true;
         opts.onMessage?.(error.message);
         break;
       }
       throw error;
     }
   }
-  summary.totalSeconds = (performance.now() - started) / 1000;
-  return summary;
+  return outcomes;
 }
 
 /** run.json and the history of every architecture that has one (finished or still running). */

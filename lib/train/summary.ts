@@ -5,6 +5,7 @@ import { formatTransfer, type RunParams } from "../config";
 import type { EngineDescription } from "../engine/types";
 import type { MachineInventory } from "../system/index";
 import type { ArchHistory, EpochLog } from "./types";
+import { resolveWorkerCount } from "./worker-count";
 import { escapeHtml } from "../html";
 
 const fixed = (value: number | undefined | null, digits: number) => (value === undefined || value === null || !Number.isFinite(value) ? "–" : value.toFixed(digits));
@@ -125,9 +126,22 @@ export function runSetupMarkdown(opts: { params: RunParams; engine: EngineDescri
     `- **Data**: ${params.dataDir ?? "the embedded SYNTHETIC set"} — ${params.trainPerClass} + ${params.trainPerClass} training, ${params.validationPerClass} + ${params.validationPerClass} validation images, augmented as in the study`,
     `- **Engine**: ${engine.engine} on ${engine.device} (backend \`${engine.backend}\`, ${engine.threads} thread${engine.threads === 1 ? "" : "s"}) — ${engine.reason}`,
     ...engine.warnings.map((warning) => `- **Engine warning**: ${warning}`),
+    `- **Workers**: ${workersLine(params, engine)}`,
     `- **Run directory**: \`${path.join(params.runsDir, params.runId)}\` (RUN_ID \`${params.runId}\`: run again to resume)`,
   ];
   return lines.join("\n");
+}
+
+/** What WORKERS means for this run, before it starts (finished architectures may lower the count). */
+function workersLine(params: RunParams, engine: EngineDescription): string {
+  const count = resolveWorkerCount({ workers: params.workers, engine, pendingArchs: params.archs.length });
+  const choice = `WORKERS=${params.workers}`;
+  if (count === 1) return `one architecture at a time, in this process (${choice})`;
+  return (
+    `up to ${count} architectures at the same time, each in its own process (${choice}` +
+    `${params.workers === "auto" ? `: ${engine.engine} uses one core per process` : ""}) — ` +
+    `epoch times are measured with ${count} trainings sharing the machine (run.json and each history record the count)`
+  );
 }
 
 /** The machine of run.json's inventory in one Markdown line. */

@@ -79,6 +79,12 @@ export interface ArchHistoryProvenance {
    * oversubscribed machine wall-clock seconds overstate the cost, CPU seconds do not.
    */
   cpuSeconds: number;
+  /**
+   * Architectures that trained at the same time, each in its own process, in the session that ran
+   * the last epoch (WORKERS): its epoch times were measured with that many trainings sharing the
+   * machine. Absent in histories written before WORKERS existed (= 1).
+   */
+  workers?: number;
 }
 
 /** What identifies a dataset's content independently of where it lies and when it was prepared. */
@@ -100,6 +106,8 @@ export interface RunSession {
   engine: EngineName;
   backend: string;
   archs: string[];
+  /** Architectures trained at the same time in this session, each in its own process (WORKERS); absent = 1. */
+  workers?: number;
 }
 
 export interface RunManifest {
@@ -129,6 +137,8 @@ export interface TrainProgress {
   /** 1-based position of the architecture and the count in this session. */
   archIndex: number;
   archCount: number;
+  /** The process that trains it: runTraining's own, or a worker's when WORKERS > 1. */
+  pid?: number;
   epoch: number;
   epochs: number;
   batch: number;
@@ -154,4 +164,6 @@ export interface RunSummary {
   resumed: string[];
   totalSeconds: number;
   aborted: boolean;
+  /** Architectures trained at the same time, each in its own process (1 = in this process, one after another). */
+  workers: number;
 }
