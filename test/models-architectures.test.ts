@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
+import { forwardMacs } from "../lib/models/flops";
 import { ARCHITECTURES, applyTransferMode, buildArchitecture, buildTransferModel, CUSTOM_LAYER_CLASS_NAMES, disposeTransferModel, getArchSpec, registerCustomLayers } from "../lib/models";
 
 before(async () => {
@@ -89,4 +90,15 @@ for (const spec of Object.values(ARCHITECTURES)) {
 
 test("unknown architecture ids are answered with the list of ids", () => {
   assert.throws(() => getArchSpec("vgg16"), /unknown architecture "vgg16": known ids are densenet121, .*mobilenet_v2/);
+});
+
+test("forward multiply-adds match the published figures (MobileNet 569 M, MobileNetV2 300 M, ResNet50 3.8 G)", () => {
+  // Howard et al. 2017 (569 M mult-adds), Sandler et al. 2018 (300 M), He et al. 2016 (3.8 × 10⁹ FLOPs,
+  // i.e. multiply-adds): all at 224 px with the 1000-class top.
+  for (const [id, published] of [["mobilenet", 569e6], ["mobilenet_v2", 300e6], ["resnet50", 3.8e9]] as const) {
+    const model = buildArchitecture(id, { includeTop: true });
+    const macs = forwardMacs(model);
+    model.dispose();
+    assert.ok(Math.abs(macs / published - 1) < 0.02, `${id}: ${(macs / 1e6).toFixed(0)} M vs published ${(published / 1e6).toFixed(0)} M`);
+  }
 });

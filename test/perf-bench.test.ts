@@ -25,6 +25,8 @@ test("tables name engine, threads, input and batch; ratios pair tfjs rows with t
   const table = formatTable("Latency", rows.slice(0, 1));
   assert.match(table.split("\n")[1], /subject\s+variant\s+engine\s+threads\s+input\s+batch\s+p50 ms\s+p90 ms/);
   assert.match(table, /resnet50\s+BN folded\s+wasm\s+1\s+224\s+1\s+300\.0\s+320\.0/);
+  // a multiply-accumulate count turns the latency into achieved GFLOP/s: 2 × 4 GMAC / 0.2 s
+  assert.match(formatTable("Latency", [{ ...rows[0], p50Ms: 200, gmacPerImage: 4 }]), /p90 ms\s+GFLOP\/s[\s\S]*200\.0\s+320\.0\s+40\.0/);
   const ratios = ratioLines(rows);
   assert.deepEqual(ratios, ["  latency resnet50 BN folded: 3.00× (300 vs 100 ms)", "  train mobilenet_v2 96px: 3.00× (15 vs 45 img/s)"]);
 });

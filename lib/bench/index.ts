@@ -109,8 +109,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       errors.push({ kind: "torch", subject: "pytorch", message: missing });
     } else {
       const torchArchs = [...new Set([...(opts.sections.includes("latency") ? archsFor("latency") : []), ...(opts.sections.includes("train") ? archsFor("train") : [])])];
-      await section("torch", `PyTorch CPU, same session (${engine.threads} thread(s))`, ["pytorch"], () =>
-        benchTorch({ archs: torchArchs, threads: engine.threads, latencyReps: opts.latencyReps, trainSizes: opts.sections.includes("train") ? opts.trainSizes : [], trainSteps: opts.trainSteps, batch: opts.batch }));
+      await section("torch", `PyTorch CPU, same session (${engine.threads} thread(s))`, ["pytorch"], async () =>
+        withTfjsMacs(await benchTorch({ archs: torchArchs, threads: engine.threads, latencyReps: opts.latencyReps, trainSizes: opts.sections.includes("train") ? opts.trainSizes : [], trainSteps: opts.trainSteps, batch: opts.batch }), rows));
       const ratios = ratioLines(rows);
       if (ratios.length) log(["tfjs / PyTorch (time ratio, same session):", ...ratios].join("\n"));
     }
@@ -129,6 +129,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     peakWasmHeapMiB: heap ? round(heap / 1024 ** 2, 0) : undefined,
     errors,
   };
+}
+
+/** PyTorch latency rows get the same architecture's multiply-accumulates, for a GFLOP/s column to compare. */
+function withTfjsMacs(torchRows: BenchRow[], rows: BenchRow[]): BenchRow[] {
+  return torchRows.map((t) => ({ ...t, gmacPerImage: rows.find((r) => r.kind === "latency" && r.subject === t.subject && r.inputSize === t.inputSize)?.gmacPerImage }));
 }
 
 /**

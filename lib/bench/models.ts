@@ -2,6 +2,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { foldBatchNormForInference, planMicroBatch, inferenceBytesPerImage, trainingBytesPerImage } from "../engine/wasm";
 import { buildArchitecture } from "../models";
+import { forwardMacs } from "../models/flops";
 import { type KernelTime, profileKernels } from "./kernel-profile";
 import { trainStep } from "../train/step";
 import { percentileNearestRank } from "../evaluate/latency";
@@ -35,7 +36,7 @@ export function benchLatency(arch: string, opts: ModelBenchContext & { inputSize
         sampleWasmHeap();
         const row: BenchRow = {
           kind: "latency", subject: arch, variant, engine: opts.engine, threads: opts.threads, inputSize: opts.inputSize, batch: 1,
-          p50Ms: round(percentileNearestRank(times, 50)), p90Ms: round(percentileNearestRank(times, 90)), imagesPerCpuSecond: round(opts.repetitions / cpuSeconds), repetitions: opts.repetitions,
+          p50Ms: round(percentileNearestRank(times, 50)), p90Ms: round(percentileNearestRank(times, 90)), gmacPerImage: round(forwardMacs(model) / 1e9, 3), imagesPerCpuSecond: round(opts.repetitions / cpuSeconds), repetitions: opts.repetitions,
         };
         rows.push(row);
         opts.onRow?.(row);

@@ -10,6 +10,7 @@ const COLUMNS: Array<[string, (r: BenchRow) => string]> = [
   ["batch", (r) => String(r.batch)],
   ["p50 ms", (r) => (r.p50Ms === undefined ? "" : r.p50Ms.toFixed(1))],
   ["p90 ms", (r) => (r.p90Ms === undefined ? "" : r.p90Ms.toFixed(1))],
+  ["GFLOP/s", (r) => (r.gmacPerImage === undefined || !r.p50Ms ? "" : ((2 * r.gmacPerImage) / (r.p50Ms / 1000)).toFixed(1))],
   ["img/s", (r) => (r.imagesPerSecond === undefined ? "" : r.imagesPerSecond.toFixed(2))],
   ["img/cpu-s", (r) => (r.imagesPerCpuSecond === undefined ? "" : r.imagesPerCpuSecond.toFixed(2))],
   ["reps", (r) => String(r.repetitions)],

@@ -18,6 +18,8 @@ export interface BenchRow {
   /** Latency rows: per-call milliseconds. */
   p50Ms?: number;
   p90Ms?: number;
+  /** Latency rows: multiply-accumulates per image (lib/models/flops), so p50 converts to GFLOP/s. */
+  gmacPerImage?: number;
   imagesPerSecond?: number;
   /** Images per second of this process's CPU time (robust when other processes share the cores). */
   imagesPerCpuSecond?: number;
