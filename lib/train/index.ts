@@ -6,3 +6,5 @@ export { loadModelFiles, saveModelFiles, readModelArtifacts } from "./checkpoint
 export { bestEpoch, overfittingEpoch, shouldStopEarly, isContinuous } from "./history";
 export { createCliProgress, createNotebookProgress, formatProgressLine, renderProgressHtml } from "./progress";
 export * from "./types";
+export { WorkerTrainingError } from "./worker-pool";
+export { resolveWorkerCount } from "./worker-count";

@@ -69,16 +69,14 @@ export async function runTraining(params: RunParams, opts: RunTrainingOptions): 
   const cacheDir = path.join(path.dirname(manifestPath), "cache");
   const outcomes =
     workers > 1
-      ? (
-          await trainInWorkerProcesses({
-            context: { params, engine: opts.engine.engine, runDir, dataset, configFingerprint: manifest.configFingerprint, cacheDir, archCount: params.archs.length, workers },
-            archs: params.archs,
-            workers,
-            onProgress: opts.onProgress,
-            onMessage: opts.onMessage,
-            signal: opts.signal,
-          })
-        ).outcomes
+      ? await trainInWorkerProcesses({
+          context: { params, engine: opts.engine.engine, runDir, dataset, configFingerprint: manifest.configFingerprint, cacheDir, archCount: params.archs.length, workers },
+          archs: params.archs,
+          workers,
+          onProgress: opts.onProgress,
+          onMessage: opts.onMessage,
+          signal: opts.signal,
+        })
       : await trainOneAfterAnother(params, { ...opts, runDir, dataset, configFingerprint: manifest.configFingerprint, cacheDir });
   const summary: RunSummary = { runDir, manifest, histories: [], skipped: [], resumed: [], totalSeconds: 0, aborted: false, workers };
   for (const [index, arch] of params.archs.entries()) {

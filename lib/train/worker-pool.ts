@@ -35,13 +35,6 @@ export class WorkerTrainingError extends Error {
   }
 }
 
-export interface WorkerPoolResult {
-  /** One entry per architecture, in ARCHS order; undefined where training was stopped by the signal. */
-  outcomes: Array<ArchOutcome | undefined>;
-  /** Process ids of the workers, in start order. */
-  pids: number[];
-}
-
 /** Resolves once an exited worker's stderr has been read to its end (or after `ms`). */
 function stderrRead(child: ChildProcess, ms = 1000): Promise<void> {
   const stderr = child.stderr;
@@ -62,6 +55,7 @@ interface Worker {
   exited: boolean;
 }
 
+/** One outcome per architecture, in ARCHS order; undefined where the signal stopped training. */
 export function trainInWorkerProcesses(opts: {
   context: WorkerContext;
   archs: readonly ArchId[];
@@ -69,14 +63,14 @@ export function trainInWorkerProcesses(opts: {
   onProgress?: (progress: TrainProgress) => void;
   onMessage?: (message: string) => void;
   signal?: AbortSignal;
-}): Promise<WorkerPoolResult> {
+}): Promise<Array<ArchOutcome | undefined>> {
   const outcomes: Array<ArchOutcome | undefined> = opts.archs.map(() => undefined);
   const workers: Worker[] = [];
   let next = 0;
   let failure: Error | undefined;
   let stopping = false;
 
-  return new Promise<WorkerPoolResult>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     const send = (worker: Worker, message: ToWorker) => {
       if (worker.child.connected) worker.child.send(message);
     };
@@ -107,7 +101,7 @@ export function trainInWorkerProcesses(opts: {
       if (!workers.every((worker) => worker.exited)) return;
       opts.signal?.removeEventListener("abort", onAbort);
       if (failure) reject(failure);
-      else resolve({ outcomes, pids: workers.map((worker) => worker.child.pid ?? -1) });
+      else resolve(outcomes);
     };
 
     const onMessage = (worker: Worker, message: FromWorker) => {
