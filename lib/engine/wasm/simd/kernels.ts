@@ -150,13 +150,23 @@ const scatterProductRows: FunctionSpec = {
 
 export const SIMD_MODULE_BYTES = buildModule([masked("maskedOpen", "f32x4.gt"), masked("maskedClosed", "f32x4.ge"), columnSum, batchNormGrad, scaleShift, productRows, scatterProductRows]);
 
-let compiled: WebAssembly.Module | undefined;
-const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
+// The WebAssembly API through a typed handle: tslab compiles each notebook's imports with lib
+// "es2022" only, where the WebAssembly namespace has no members (the whole-project check includes
+// type packages that declare them, so it cannot see this).
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+  Memory: new (descriptor: { initial: number }) => object;
+}
+const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+let compiled: object | undefined;
+const instances = new WeakMap<object, SimdKernels>();
 
 /** The backend's WebAssembly.Memory (tfjs-backend-wasm keeps its Emscripten module in `.wasm`). */
-function memoryOf(backend: unknown): WebAssembly.Memory | undefined {
+function memoryOf(backend: unknown): object | undefined {
   const memory = (backend as { wasm?: { asm?: { memory?: unknown } } })?.wasm?.asm?.memory;
-  return memory instanceof WebAssembly.Memory ? memory : undefined;
+  return memory instanceof wasmApi.Memory ? memory : undefined;
 }
 
 /** The SIMD kernels bound to this backend's memory; undefined where the memory is not reachable. */
@@ -165,8 +175,8 @@ export function simdKernelsFor(backend: unknown): SimdKernels | undefined {
   if (!memory) return undefined;
   let kernels = instances.get(memory);
   if (!kernels) {
-    compiled ??= new WebAssembly.Module(SIMD_MODULE_BYTES);
-    kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdKernels;
+    compiled ??= new wasmApi.Module(SIMD_MODULE_BYTES);
+    kernels = new wasmApi.Instance(compiled, { env: { memory } }).exports as SimdKernels;
     instances.set(memory, kernels);
   }
   return kernels;
