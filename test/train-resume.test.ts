@@ -1,6 +1,7 @@
 // Resume after a forced kill: a child process trains two architectures, is killed with SIGKILL in
 // the middle of the second architecture's second epoch, and a restart with the same RUN_ID skips
-// the finished architecture and continues from the last completed epoch checkpoint.
+// the finished architecture and continues from the last completed epoch checkpoint — with the
+// numbers of a run that was never interrupted.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -61,6 +62,21 @@ test("a run killed with SIGKILL mid-epoch resumes from the last completed epoch 
     assert.deepEqual(v2.epochs[0], partial.epochs[0], "epoch 1 is kept as it was recorded before the kill");
     const leftovers = (await fs.readdir(path.join(runDir, "mobilenet_v2"))).filter((name) => name.endsWith(".tmp") || name === "checkpoint");
     assert.deepEqual(leftovers, []);
+
+    // Resume continues the same training: weights and the optimizer's state (Adam's moments and step
+    // count) come back from the checkpoint, so the resumed epochs have the numbers of a run that was
+    // never interrupted — to float32 rounding (tfjs recomputes Adam's β-powers from the step count
+    // instead of carrying the running product). With fresh moments they differed by 2–12 %.
+    const reference = await runTraining(resolveParams({ ...env, ARCHS: "mobilenet_v2", RUN_ID: "uninterrupted" }), { engine });
+    const expected = reference.histories[0].epochs;
+    assert.equal(v2.epochs.length, expected.length);
+    v2.epochs.forEach((actual, i) => {
+      assert.equal(actual.trainAccuracy, expected[i].trainAccuracy, `epoch ${actual.epoch} training accuracy`);
+      assert.equal(actual.validationAccuracy, expected[i].validationAccuracy, `epoch ${actual.epoch} validation accuracy`);
+      for (const key of ["trainLoss", "validationLoss"] as const) {
+        assert.ok(Math.abs(actual[key] / expected[i][key] - 1) < 1e-5, `epoch ${actual.epoch} ${key}: resumed ${actual[key]} vs uninterrupted ${expected[i][key]}`);
+      }
+    });
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }

@@ -1,9 +1,9 @@
 // Model files and per-epoch checkpoints. Models are written in the TensorFlow.js layers format
 // (model.json + weights.bin, loadable by tf.loadLayersModel) through a custom save handler that
 // writes both files atomically. A checkpoint is a folder per epoch plus state.json, written last:
-// a crash leaves the previous state.json pointing at complete files. Optimizer state is not kept
-// (Keras' ModelCheckpoint(save_weights_only) behaves the same): a resumed epoch starts with fresh
-// optimizer moments.
+// a crash leaves the previous state.json pointing at complete files. The optimizer's state (Adam's
+// moments and step count, RMSProp's averages) is saved with the weights, so a resumed run continues
+// exactly where the interrupted one stood — same numbers as a run that was never interrupted.
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -89,8 +89,12 @@ export interface CheckpointState {
   calibration?: { images: number; layers: number } | null;
   /** Process CPU seconds spent on this architecture so far (all sessions). */
   cpuSeconds?: number;
+  /** The optimizer's variables in trainedDir/optimizer.bin, in its getWeights() order; absent in older checkpoints. */
+  optimizerWeights?: tf.io.WeightsManifestEntry[];
   savedAt: string;
 }
+
+const OPTIMIZER_FILE = "optimizer.bin";
 
 const STATE_FILE = "state.json";
 
@@ -112,14 +116,16 @@ export function epochDirName(epoch: number): string {
  */
 export async function writeCheckpoint(opts: {
   checkpointDir: string;
-  state: Omit<CheckpointState, "schema" | "trainedDir" | "baseDir" | "savedAt">;
+  state: Omit<CheckpointState, "schema" | "trainedDir" | "baseDir" | "savedAt" | "optimizerWeights">;
   trained: tf.LayersModel;
   /** The frozen base, when `trained` is only the head. */
   frozenBase?: tf.LayersModel;
+  optimizer?: tf.Optimizer;
 }): Promise<void> {
   const trainedDir = epochDirName(opts.state.epoch);
   await fs.rm(path.join(opts.checkpointDir, trainedDir), { recursive: true, force: true });
   await saveModelFiles(opts.trained, path.join(opts.checkpointDir, trainedDir));
+  const optimizerWeights = opts.optimizer ? await saveOptimizer(opts.optimizer, path.join(opts.checkpointDir, trainedDir, OPTIMIZER_FILE)) : undefined;
   let baseDir: string | null = null;
   if (opts.frozenBase) {
     baseDir = "base";
@@ -127,7 +133,7 @@ export async function writeCheckpoint(opts: {
       await saveModelFiles(opts.frozenBase, path.join(opts.checkpointDir, baseDir));
     }
   }
-  const state: CheckpointState = { schema: CHECKPOINT_SCHEMA, ...opts.state, trainedDir, baseDir, savedAt: new Date().toISOString() };
+  const state: CheckpointState = { schema: CHECKPOINT_SCHEMA, ...opts.state, trainedDir, baseDir, optimizerWeights, savedAt: new Date().toISOString() };
   await writeJsonAtomic(path.join(opts.checkpointDir, STATE_FILE), state);
   await removeStaleEpochDirs(opts.checkpointDir, trainedDir);
 }
@@ -147,16 +153,41 @@ export async function removeStaleEpochDirs(checkpointDir: string, keep: string |
   }
 }
 
-/** Restores the weights of a checkpoint into freshly built models. */
+/** The optimizer's variables (and step count) as one binary file; returns their specs. */
+async function saveOptimizer(optimizer: tf.Optimizer, file: string): Promise<tf.io.WeightsManifestEntry[]> {
+  const weights = await optimizer.getWeights();
+  try {
+    const { data, specs } = await tf.io.encodeWeights(weights);
+    await writeFileAtomic(file, new Uint8Array(data));
+    return specs;
+  } finally {
+    // getWeights returns the live slot variables plus a fresh scalar for the step count
+    tf.dispose(weights.map((w) => w.tensor).filter((t) => !(t instanceof tf.Variable)));
+  }
+}
+
+/** Restores the weights of a checkpoint (and the optimizer's state, when saved) into freshly built models. */
 export async function restoreCheckpoint(opts: {
   checkpointDir: string;
   state: CheckpointState;
   trained: tf.LayersModel;
   frozenBase?: tf.LayersModel;
+  optimizer?: tf.Optimizer;
 }): Promise<void> {
   if (opts.frozenBase) {
     if (!opts.state.baseDir) throw new Error(`${opts.checkpointDir}: the checkpoint has no frozen base; delete the folder to restart this architecture`);
     await loadWeightsInto(opts.frozenBase, path.join(opts.checkpointDir, opts.state.baseDir));
   }
   await loadWeightsInto(opts.trained, path.join(opts.checkpointDir, opts.state.trainedDir));
+  const specs = opts.state.optimizerWeights;
+  if (opts.optimizer && specs) {
+    const data = await fs.readFile(path.join(opts.checkpointDir, opts.state.trainedDir, OPTIMIZER_FILE));
+    const named = tf.io.decodeWeights(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer, specs);
+    try {
+      // setWeights matches by position (the order getWeights gave), and copies into new variables
+      await opts.optimizer.setWeights(specs.map((spec) => ({ name: spec.name, tensor: named[spec.name] })));
+    } finally {
+      tf.dispose(Object.values(named));
+    }
+  }
 }

@@ -162,7 +162,7 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
     const calibrationSeconds = seconds(calibrationStarted);
     const { trainableParams } = applyTransferMode(transfer, params.transfer);
     const trained = frozen ? transfer.head : transfer.model;
-    if (state) await restoreCheckpoint({ checkpointDir: paths.checkpoint, state, trained, frozenBase: frozen ? transfer.base : undefined });
+    if (state) await restoreCheckpoint({ checkpointDir: paths.checkpoint, state, trained, frozenBase: frozen ? transfer.base : undefined, optimizer });
     await removeStaleEpochDirs(paths.checkpoint, state?.trainedDir ?? null);
     const epochs: EpochLog[] = state ? [...state.history] : [];
     const resumedAtEpochs = state ? [...state.resumedAtEpochs, state.epoch + 1] : [];
@@ -324,6 +324,7 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
         state: { arch, epoch, history: epochs, rng: { seed: params.seed, nextEpoch: epoch + 1 }, configFingerprint: opts.configFingerprint, resumedAtEpochs, spentSeconds: spent, calibration, cpuSeconds: cpuSeconds() },
         trained,
         frozenBase: frozen ? transfer.base : undefined,
+        optimizer,
       });
       await writeJsonAtomic(paths.history, history("running"));
       await writeTensorBoard(paths.tensorboard, epochs, epoch);
