@@ -8,7 +8,6 @@ import { registerFastGradients } from "./fast-grads";
 import { registerFastSlice } from "./slice";
 import { registerColumnReductions } from "./reduce-rows";
 
-export { writeFloat32Tensor } from "./heap";
 export { foldBatchNormForInference, type FoldResult } from "./fold-bn";
 export { activationBytesPerImage, inferenceBytesPerImage, planMicroBatch, trainingBytesPerImage, WASM_HEAP_MAX_BYTES, WasmMemoryError } from "./memory";
 
