@@ -124,7 +124,7 @@ function filterGradRows(
           let xo = ((n * H + ih) * W + owLo * sw + offW) * C;
           let dyo = ((n * OH + oh) * OW + owLo) * C;
           if (simd) {
-            simd.kernels.productRows(addressOf(xs, xo), 4 * xStep, addressOf(dys, dyo), owHi - owLo, C, addressOf(simd.partial));
+            simd.kernels.multiplyAddRows(addressOf(simd.partial), 0, addressOf(xs, xo), 4 * xStep, addressOf(dys, dyo), 4 * C, owHi - owLo, C);
             continue;
           }
           for (let ow = owLo; ow < owHi; ow++, xo += xStep, dyo += C) {
@@ -156,7 +156,7 @@ function inputGradRows(simd: SimdKernels, dx: Float32Array, dys: Float32Array, w
           if (owHi <= owLo) continue;
           const xo = ((n * H + ih) * W + owLo * sw + kw * dw - pl) * C;
           const dyo = ((n * OH + oh) * OW + owLo) * C;
-          simd.scatterProductRows(addressOf(dx, xo), 4 * sw * C, addressOf(dys, dyo), owHi - owLo, C, addressOf(w, (kh * KW + kw) * C));
+          simd.multiplyAddRows(addressOf(dx, xo), 4 * sw * C, addressOf(dys, dyo), 4 * C, addressOf(w, (kh * KW + kw) * C), 0, owHi - owLo, C);
         }
       }
     }

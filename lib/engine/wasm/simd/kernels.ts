@@ -16,10 +16,11 @@ export interface SimdKernels {
   batchNormGrad(x: number, dy: number, dx: number, rows: number, channels: number, gain: number, mean: number, sumDy: number, sumDyXm: number): void;
   /** y = x·gain[c] + shift[c] for x, y of [rows, C]: batch norm with its statistics folded in. */
   scaleShift(x: number, y: number, rows: number, channels: number, gain: number, shift: number): void;
-  /** acc[c] += Σ_i x[i·xStep + c]·dy[i·C + c] for i < count (xStep in bytes). */
-  productRows(x: number, xStep: number, dy: number, count: number, channels: number, acc: number): void;
-  /** dx[i·dxStep + c] += dy[i·C + c]·w[c] for i < count (dxStep in bytes). */
-  scatterProductRows(dx: number, dxStep: number, dy: number, count: number, channels: number, w: number): void;
+  /**
+   * out[i·outStep + c] += a[i·aStep + c]·b[i·bStep + c] for i < count, c < C (steps in bytes; a step
+   * of 0 reuses the same row: a per-channel accumulator or weight).
+   */
+  multiplyAddRows(out: number, outStep: number, a: number, aStep: number, b: number, bStep: number, count: number, channels: number): void;
 }
 
 const I32 = "i32" as const;
@@ -112,43 +113,25 @@ const scaleShift: FunctionSpec = {
   },
 };
 
-const productRows: FunctionSpec = {
-  name: "productRows",
-  params: [["x", I32], ["xStep", I32], ["dy", I32], ["count", I32], ["channels", I32], ["acc", I32]],
-  locals: [["rowBytes", I32], ["i", I32], ["p", I32], ["pEnd", I32], ["q", I32], ["a", I32]],
+const multiplyAddRows: FunctionSpec = {
+  name: "multiplyAddRows",
+  params: [["out", I32], ["outStep", I32], ["a", I32], ["aStep", I32], ["b", I32], ["bStep", I32], ["count", I32], ["channels", I32]],
+  locals: [["rowBytes", I32], ["i", I32], ["o", I32], ["p", I32], ["q", I32], ["qEnd", I32]],
   body: (c) => {
     c.get("channels").i32(2).op("i32.shl").set("rowBytes");
     c.whileBelow("i", "count", () => {
-      c.get("x").set("p").get("x").get("rowBytes").op("i32.add").set("pEnd");
-      c.get("dy").set("q").get("acc").set("a");
-      c.whileBelow("p", "pEnd", () => {
-        c.get("a").get("a").load().get("p").load().get("q").load().simd("f32x4.mul").simd("f32x4.add").store();
-        c.advance("p", 16).advance("q", 16).advance("a", 16);
-      });
-      c.advance("x", "xStep").advance("dy", "rowBytes").advance("i", 1);
-    });
-  },
-};
-
-const scatterProductRows: FunctionSpec = {
-  name: "scatterProductRows",
-  params: [["dx", I32], ["dxStep", I32], ["dy", I32], ["count", I32], ["channels", I32], ["w", I32]],
-  locals: [["rowBytes", I32], ["i", I32], ["p", I32], ["q", I32], ["qEnd", I32], ["k", I32]],
-  body: (c) => {
-    c.get("channels").i32(2).op("i32.shl").set("rowBytes");
-    c.whileBelow("i", "count", () => {
-      c.get("dx").set("p").get("w").set("k");
-      c.get("dy").set("q").get("dy").get("rowBytes").op("i32.add").set("qEnd");
+      c.get("out").set("o").get("a").set("p");
+      c.get("b").set("q").get("b").get("rowBytes").op("i32.add").set("qEnd");
       c.whileBelow("q", "qEnd", () => {
-        c.get("p").get("p").load().get("q").load().get("k").load().simd("f32x4.mul").simd("f32x4.add").store();
-        c.advance("p", 16).advance("q", 16).advance("k", 16);
+        c.get("o").get("o").load().get("p").load().get("q").load().simd("f32x4.mul").simd("f32x4.add").store();
+        c.advance("o", 16).advance("p", 16).advance("q", 16);
       });
-      c.advance("dx", "dxStep").advance("dy", "rowBytes").advance("i", 1);
+      c.advance("out", "outStep").advance("a", "aStep").advance("b", "bStep").advance("i", 1);
     });
   },
 };
 
-export const SIMD_MODULE_BYTES = buildModule([masked("maskedOpen", "f32x4.gt"), masked("maskedClosed", "f32x4.ge"), columnSum, batchNormGrad, scaleShift, productRows, scatterProductRows]);
+export const SIMD_MODULE_BYTES = buildModule([masked("maskedOpen", "f32x4.gt"), masked("maskedClosed", "f32x4.ge"), columnSum, batchNormGrad, scaleShift, multiplyAddRows]);
 
 // The WebAssembly API through a typed handle: tslab compiles each notebook's imports with lib
 // "es2022" only, where the WebAssembly namespace has no members (the whole-project check includes
