@@ -15,6 +15,19 @@ export function timeSync(fn: () => void): Timed {
   return { wallSeconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
+/** `warmup` untimed calls, then `runs` timed ones: the wall time of each and the CPU time of all. */
+export function timeRuns(fn: () => void, opts: { warmup: number; runs: number }): { wallSeconds: number[]; totalWallSeconds: number; cpuSeconds: number } {
+  for (let i = 0; i < opts.warmup; i++) fn();
+  const wallSeconds: number[] = [];
+  let cpuSeconds = 0;
+  for (let i = 0; i < opts.runs; i++) {
+    const t = timeSync(fn);
+    wallSeconds.push(t.wallSeconds);
+    cpuSeconds += t.cpuSeconds;
+  }
+  return { wallSeconds, totalWallSeconds: wallSeconds.reduce((a, b) => a + b, 0), cpuSeconds };
+}
+
 let peakHeapBytes = 0;
 
 /** Samples the wasm heap size (it only grows) so that the report can state the peak. */

@@ -6,7 +6,7 @@ import { forwardMacs } from "../models/flops";
 import { type KernelTime, profileKernels } from "./kernel-profile";
 import { trainStep } from "../train/step";
 import { percentileNearestRank } from "../evaluate/latency";
-import { round, sampleWasmHeap, timeSync } from "./measure";
+import { round, sampleWasmHeap, timeRuns } from "./measure";
 import type { BenchRow } from "./types";
 
 export interface ModelBenchContext {
@@ -24,15 +24,9 @@ export function benchLatency(arch: string, opts: ModelBenchContext & { inputSize
     try {
       const x = tf.randomUniform([1, opts.inputSize, opts.inputSize, 3], -1, 1, "float32", 1);
       for (const [variant, m] of [["keras graph", model], [`BN folded (${folded.foldedBatchNorms} BN, ${folded.fusedActivations} act fused)`, folded.model]] as const) {
-        const times: number[] = [];
-        let cpuSeconds = 0;
-        for (let i = 0; i < (opts.warmup ?? 2) + opts.repetitions; i++) {
-          const t = timeSync(() => tf.tidy(() => (m.predict(x) as tf.Tensor).dataSync()));
-          if (i >= (opts.warmup ?? 2)) {
-            times.push(t.wallSeconds * 1000);
-            cpuSeconds += t.cpuSeconds;
-          }
-        }
+        const timed = timeRuns(() => tf.tidy(() => (m.predict(x) as tf.Tensor).dataSync()), { warmup: opts.warmup ?? 2, runs: opts.repetitions });
+        const times = timed.wallSeconds.map((s) => s * 1000);
+        const cpuSeconds = timed.cpuSeconds;
         sampleWasmHeap();
         const row: BenchRow = {
           kind: "latency", subject: arch, variant, engine: opts.engine, threads: opts.threads, inputSize: opts.inputSize, batch: 1,
@@ -65,14 +59,8 @@ export function benchTraining(
       ? planMicroBatch({ batchSize: opts.batch, bytesPerImage: trainingBytesPerImage(model), what: `training ${arch} at ${opts.inputSize} px` })
       : Math.max(1, Math.min(opts.batch, Math.floor(opts.microBatch)));
     const step = () => trainStep({ model, optimizer, xs, ys, microBatchSize });
-    step(); // warm-up: kernel setup, optimizer slots
-    let wall = 0;
-    let cpu = 0;
-    for (let i = 0; i < opts.steps; i++) {
-      const t = timeSync(step);
-      wall += t.wallSeconds;
-      cpu += t.cpuSeconds;
-    }
+    // one warm-up step: kernel setup, optimizer slots
+    const { totalWallSeconds: wall, cpuSeconds: cpu } = timeRuns(step, { warmup: 1, runs: opts.steps });
     sampleWasmHeap();
     // one more step, timed per kernel (the wrapper's own cost stays out of the rows above)
     if (opts.onKernels) opts.onKernels(profileKernels(step));
@@ -101,14 +89,7 @@ export function benchFeatures(arch: string, opts: ModelBenchContext & { inputSiz
     try {
       for (const [variant, m] of [["keras graph", base], ["BN folded", folded.model]] as const) {
         const run = () => tf.tidy(() => (m.predict(xs, { batchSize: chunk }) as tf.Tensor).dataSync());
-        run();
-        let wall = 0;
-        let cpu = 0;
-        for (let i = 0; i < opts.batches; i++) {
-          const t = timeSync(run);
-          wall += t.wallSeconds;
-          cpu += t.cpuSeconds;
-        }
+        const { totalWallSeconds: wall, cpuSeconds: cpu } = timeRuns(run, { warmup: 1, runs: opts.batches });
         sampleWasmHeap();
         const images = opts.batches * opts.batch;
         const row: BenchRow = {
