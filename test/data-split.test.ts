@@ -48,9 +48,11 @@ test("embedded synthetic set: generated as JPEG, split, and the same seed gives 
   assert.ok(first.manifest.splits.train.every((r) => r.path.startsWith(path.join(preparedDir, "synthetic", "images")) && r.path.endsWith(".jpg")));
   // regenerate from scratch: same seed → same images → same manifest file
   await fs.rm(path.join(preparedDir, "synthetic"), { recursive: true });
+  assert.equal(first.written, true, "a new manifest is written");
   const second = await prepareDataset(params);
   assert.deepEqual({ ...second.manifest, createdAt: "" }, { ...first.manifest, createdAt: "" });
-  await prepareDataset(params);
+  const third = await prepareDataset(params);
+  assert.equal(third.written, false, "an identical manifest is kept, not written (messages say so)");
   assert.equal(await fs.readFile(first.manifestPath, "utf8"), (await fs.readFile(second.manifestPath, "utf8")));
   assert.notEqual(bytes.length, 0);
   const loaded = await loadManifest(second.manifestPath);

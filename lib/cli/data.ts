@@ -36,7 +36,7 @@ async function prepare(args: string[]): Promise<number> {
   let lastShown = 0;
   const started = performance.now();
   try {
-    const { manifest, manifestPath } = await prepareDataset(params, {
+    const { manifest, manifestPath, written } = await prepareDataset(params, {
       onMessage: (message) => console.error(message),
       onProgress: (done, total) => {
         if (done === total || performance.now() - lastShown > 2000) {
@@ -49,7 +49,7 @@ async function prepare(args: string[]): Promise<number> {
     console.log(countsTableText(manifest));
     for (const file of manifest.rejected) console.log(`rejected: ${file.path}: ${file.reason}`);
     for (const warning of manifest.warnings ?? []) console.log(`warning: ${warning}`);
-    console.log(`manifest: ${manifestPath} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    console.log(`manifest ${written ? "written" : "kept (unchanged)"}: ${manifestPath} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
     return 0;
   } catch (error) {
     if ((error as Error).name === "LayoutError") {

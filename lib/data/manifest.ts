@@ -44,17 +44,18 @@ export async function loadManifest(file: string): Promise<DatasetManifest> {
 
 /**
  * Writes the manifest atomically. When the file already holds the same content (apart from
- * createdAt), it is left untouched, so the same seed and files give a byte-identical manifest.
+ * createdAt), it is left untouched (written: false), so the same seed and files give a
+ * byte-identical manifest and messages can say "kept" rather than "written".
  */
-export async function writeManifest(file: string, manifest: DatasetManifest): Promise<DatasetManifest> {
+export async function writeManifest(file: string, manifest: DatasetManifest): Promise<{ manifest: DatasetManifest; written: boolean }> {
   if (await fileExists(file)) {
     try {
       const previous = await readJson<DatasetManifest>(file);
-      if (JSON.stringify({ ...previous, createdAt: "" }) === JSON.stringify({ ...manifest, createdAt: "" })) return previous;
+      if (JSON.stringify({ ...previous, createdAt: "" }) === JSON.stringify({ ...manifest, createdAt: "" })) return { manifest: previous, written: false };
     } catch {
       // unreadable: overwrite
     }
   }
   await writeJsonAtomic(file, manifest);
-  return manifest;
+  return { manifest, written: true };
 }

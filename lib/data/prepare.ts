@@ -43,7 +43,8 @@ function countSplits(splits: Record<SplitName, ImageRecord[]>, classes: ClassNam
   return counts;
 }
 
-export async function prepareDataset(params: PrepareParams, opts: PrepareOptions = {}): Promise<{ manifest: DatasetManifest; manifestPath: string }> {
+/** `written` is false when an identical manifest was already there and was kept as it is. */
+export async function prepareDataset(params: PrepareParams, opts: PrepareOptions = {}): Promise<{ manifest: DatasetManifest; manifestPath: string; written: boolean }> {
   const source = await acquire(params, opts);
   const { valid, rejected: undecodable } = await validateImages(source.images, { onProgress: opts.onProgress });
   const { valid: unique, rejected: duplicates } = removeDuplicates(valid);
@@ -75,5 +76,5 @@ export async function prepareDataset(params: PrepareParams, opts: PrepareOptions
     createdAt: new Date().toISOString(),
   };
   const manifestPath = manifestPathFor(params);
-  return { manifest: await writeManifest(manifestPath, manifest), manifestPath };
+  return { ...(await writeManifest(manifestPath, manifest)), manifestPath };
 }
