@@ -48,7 +48,7 @@ export const DEFAULT_ARCHS: Record<BenchSection, string[]> = {
 
 export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const log = opts.log ?? ((line: string) => console.log(line));
-  const { selectEngine } = await import("../engine");
+  const { selectEngine } = await import("../engine/index");
   const engine = await selectEngine({ engine: opts.engine, quiet: true });
   const context = { engine: engine.engine, threads: engine.threads };
   const rows: BenchRow[] = [];
@@ -74,7 +74,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
 
   if (opts.sections.includes("data")) {
     await section("data", "Data pipeline (decode + resize + augment)", ["pipeline"], async () => {
-      const { benchDataPipeline } = await import("../data");
+      const { benchDataPipeline } = await import("../data/index");
       const dataRows = await benchDataPipeline({ imageSize: 224, images: opts.dataImages, batchSize: opts.batch });
       return dataRows.map((r) => ({
         kind: "data" as const, subject: r.stage, variant: r.source, engine: r.backend, threads: r.backend === "sharp" ? os.cpus().length : engine.threads,

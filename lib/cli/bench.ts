@@ -40,7 +40,7 @@ export const command: Command = {
       return 0;
     }
     rejectUnknownFlags(flags, FLAGS);
-    const { BENCH_SECTIONS, runBench } = await import("../bench");
+    const { BENCH_SECTIONS, runBench } = await import("../bench/index");
     const transfer = positional.includes("transfer");
     const named = positional.filter((s) => s !== "transfer");
     const sections = positional.length === 0 || named.includes("all") ? [...BENCH_SECTIONS] : named;

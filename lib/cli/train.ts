@@ -60,8 +60,8 @@ export const command: Command = {
     }
     const { params, quiet } = paramsFromArgs(args);
 
-    const { selectEngine } = await import("../engine");
-    const { runTraining, RunConfigMismatchError } = await import("../train");
+    const { selectEngine } = await import("../engine/index");
+    const { runTraining, RunConfigMismatchError } = await import("../train/index");
     const { createCliProgress } = await import("../train/progress");
     const { runSummaryText } = await import("../train/summary");
     const engine = await selectEngine({ engine: params.engine, quiet });

@@ -22,7 +22,7 @@ export const command: Command = {
     const { flags, positional } = parseFlags(rest, ["top"]);
     const params = resolveParams({ ...process.env, ...(flags.has("dest") ? { WEIGHTS_DIR: flags.get("dest") } : {}) });
     const weightsDir = params.weightsDir;
-    const models = await import("../models");
+    const models = await import("../models/index");
 
     if (action === "list") {
       rejectUnknownFlags(flags, ["dest"]);

@@ -8,9 +8,10 @@ import { disposeWebGpu, probeWebGpu, registerWebGpuBackend } from "./webgpu";
 import { startWasmBackend } from "./wasm-backend";
 
 // Loaded lazily: the kernels are a separate module (lib/engine/wasm) needed only when wasm is chosen.
+// "./wasm/index", not "./wasm": the tslab kernel does not resolve a dynamic import of a folder.
 async function registerTrainingKernels(): Promise<{ names: string[]; error?: string }> {
   try {
-    const { registerWasmTrainingKernels } = await import("./wasm");
+    const { registerWasmTrainingKernels } = await import("./wasm/index");
     return { names: registerWasmTrainingKernels() };
   } catch (error) {
     return { names: [], error: error instanceof Error ? error.message.split("\n")[0] : String(error) };

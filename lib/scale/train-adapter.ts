@@ -37,8 +37,8 @@ export function createLibTrainAdapter(opts: { log?: (line: string) => void; quie
   const log = opts.log ?? ((line: string) => console.log(line));
   let engine: EngineDescription | undefined; // chosen once per process, reused by every run of the shard
   return async (run, { runDir, params }) => {
-    const train = await import("../train");
-    engine ??= await (await import("../engine")).selectEngine({ engine: params.engine, quiet: opts.quiet });
+    const train = await import("../train/index");
+    engine ??= await (await import("../engine/index")).selectEngine({ engine: params.engine, quiet: opts.quiet });
     const runParams = trainParamsFor(run, { runDir, params });
     const summary = await train.runTraining(runParams, {
       engine,
