@@ -89,13 +89,12 @@ test("offline: fails fast and says where to put a manually downloaded file", asy
   await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
   const port = (closed.address() as AddressInfo).port;
   await new Promise<void>((resolve) => closed.close(() => resolve()));
-  const started = performance.now();
   await assert.rejects(downloadDataset({ url: `http://127.0.0.1:${port}/kagglecatsanddogs_5340.zip`, file, connectTimeoutMs: 2000 }), (error: Error) => {
     assert.ok(error instanceof DownloadError);
-    assert.match(error.message, /cannot reach 127\.0\.0\.1/);
+    // Fast means on the refusal itself, not after waiting out the connect timeout.
+    assert.match(error.message, /cannot reach 127\.0\.0\.1[^)]*ECONNREFUSED/);
     assert.ok(error.message.includes(`put it at ${file}`), error.message);
     assert.match(error.message, /showcase data prepare --data-dir/);
     return true;
   });
-  assert.ok(performance.now() - started < 3000, "fails within the connect timeout");
 });

@@ -1,21 +1,9 @@
 // Small files the data tests write at run time: tiny JPEGs/PNGs, broken files, stored zip archives.
 import { promises as fs } from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { after } from "node:test";
 import sharp from "sharp";
 
-const created: string[] = [];
-after(async () => {
-  for (const dir of created) await fs.rm(dir, { recursive: true, force: true });
-});
-
-/** A temporary folder removed when the test file finishes. */
-export async function tempDir(prefix = "showcase-data-"): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
-  created.push(dir);
-  return dir;
-}
+export { tempDir } from "./temp-dir";
 
 /** A w×h JPEG whose colour depends on `seed`, so files are distinct (different sha256). */
 export async function jpeg(seed: number, opts: { width?: number; height?: number } = {}): Promise<Buffer> {

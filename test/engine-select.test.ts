@@ -48,6 +48,7 @@ test("ENGINE=cpu forces the pure-JS backend", async () => {
 });
 
 test("a forced engine that cannot start is an error naming why and the alternatives", { skip: nativeInstalled ? "a native TensorFlow package is installed" : false }, async () => {
+  await tf.setBackend("cpu"); // its own starting point, whatever an earlier test left behind
   await assert.rejects(selectEngine({ engine: "tfjs-node", quiet: true }), (error: unknown) => {
     assert.ok(error instanceof EngineUnavailableError);
     assert.match(error.message, /^ENGINE=tfjs-node cannot start: .*not installed/);

@@ -77,12 +77,12 @@ describe("downloadFile", () => {
 
   test("offline (connection refused) fails fast and says where to put the file", async () => {
     const dest = path.join(workDir, "offline.h5");
-    const started = Date.now();
     await assert.rejects(downloadFile({ url: "http://127.0.0.1:9/w.h5", file: dest }), (error: Error) => {
       assert.match(error.message, /cannot download http:\/\/127\.0\.0\.1:9\/w\.h5 \(.+\)\. Offline\? Put the file at .*offline\.h5 yourself/);
+      // Fast means on the refusal itself, not after waiting out a connect timeout.
+      assert.match(error.message, /ECONNREFUSED/);
       return true;
     });
-    assert.ok(Date.now() - started < 5000);
   });
 });
 

@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { CodeCell } from "../lib/notebook/nbformat";
 import { readNotebook } from "../lib/notebook/nbformat";
+import { KernelClient } from "../lib/notebook/kernel-client";
 import { installKernelSpec, jupyterDataDir } from "../lib/notebook/kernelspec";
 import { listReportNotebooks } from "../lib/notebook/report";
 import { projectPath } from "../lib/paths";
@@ -92,20 +93,30 @@ test("bad parameters and options fail at once with exit code 2, before any kerne
   const spawned = showcase(["report", "--notebook-dir", PIPELINE, "--out", out], { EPOCHS: "ten" });
   assert.equal(spawned.status, 2);
   assert.equal(spawned.stderr, 'showcase report: invalid EPOCHS="ten": allowed a whole number from 1 to 9007199254740991\n');
-  for (const [env, args, message] of [
-    [{ PROFILE: "huge" }, [], /invalid PROFILE="huge": allowed one of quick, full/],
-    [{ ARCHS: "vgg16" }, [], /invalid ARCHS="vgg16"/],
-    [{ CELL_TIMEOUT_S: "0" }, [], /invalid CELL_TIMEOUT_S="0"/],
-    [{}, ["--notebooks", "07"], /unknown notebook "07": allowed 01, 02, 03/],
-    [{}, ["--bogus", "1"], /unknown option --bogus/],
-  ] as const) {
-    const started = Date.now();
-    const result = await showcaseInProcess(["report", "--notebook-dir", PIPELINE, "--out", out, ...args], env);
-    assert.equal(result.status, 2, `${JSON.stringify(env)} ${args.join(" ")}: ${result.stderr}`);
-    assert.match(result.stderr, message);
-    assert.equal(result.stderr.trim().split("\n").length, 1, "a one-line message");
-    assert.ok(Date.now() - started < 1000, "answered without starting a kernel");
+  // Every kernel start in this process is counted (and refused): the answers must need none.
+  const start = KernelClient.start;
+  let kernelStarts = 0;
+  KernelClient.start = async () => {
+    kernelStarts++;
+    throw new Error("no kernel may start for a parameter error");
+  };
+  try {
+    for (const [env, args, message] of [
+      [{ PROFILE: "huge" }, [], /invalid PROFILE="huge": allowed one of quick, full/],
+      [{ ARCHS: "vgg16" }, [], /invalid ARCHS="vgg16"/],
+      [{ CELL_TIMEOUT_S: "0" }, [], /invalid CELL_TIMEOUT_S="0"/],
+      [{}, ["--notebooks", "07"], /unknown notebook "07": allowed 01, 02, 03/],
+      [{}, ["--bogus", "1"], /unknown option --bogus/],
+    ] as const) {
+      const result = await showcaseInProcess(["report", "--notebook-dir", PIPELINE, "--out", out, ...args], env);
+      assert.equal(result.status, 2, `${JSON.stringify(env)} ${args.join(" ")}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+      assert.equal(result.stderr.trim().split("\n").length, 1, "a one-line message");
+    }
+  } finally {
+    KernelClient.start = start;
   }
+  assert.equal(kernelStarts, 0, "answered without starting a kernel");
   assert.ok(!existsSync(out), "nothing was written");
 });
 

@@ -4,11 +4,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promises as fs } from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { projectPath } from "../lib/paths";
 import { EXIT_DETERMINISTIC_FAILURE, EXIT_USAGE } from "../lib/scale";
+import { tempDir } from "./temp-dir";
 
 type Yaml = null | boolean | number | string | Yaml[] | { [key: string]: Yaml };
 interface Line {
@@ -161,7 +161,7 @@ test("Slurm: array script shards by task id, submit.sh queues the merge after th
   await run("bash", ["-n", submitFile]);
 
   // submit.sh against stand-ins for sbatch and npx that record their arguments.
-  const bin = await fs.mkdtemp(path.join(os.tmpdir(), "scale-slurm-"));
+  const bin = await tempDir("scale-slurm-");
   const calls = path.join(bin, "calls.log");
   await fs.writeFile(path.join(bin, "sbatch"), `#!/usr/bin/env bash\necho "sbatch $*" >> "${calls}"\nn=$(grep -c '^sbatch' "${calls}")\necho "$((4240 + n));cluster"\n`, { mode: 0o755 });
   await fs.writeFile(path.join(bin, "npx"), `#!/usr/bin/env bash\necho "npx $*" >> "${calls}"\n`, { mode: 0o755 });
@@ -172,5 +172,4 @@ test("Slurm: array script shards by task id, submit.sh queues the merge after th
   assert.match(merge, /^sbatch --parsable --dependency=afterany:4241 .*--wrap=npx showcase evaluate$/);
   assert.match(stdout, /training array 4241 \(3 shards\), merge 4242/);
   await assert.rejects(run("bash", [submitFile], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, SHARD_COUNT: "0" } }), /SHARD_COUNT=0/);
-  await fs.rm(bin, { recursive: true, force: true });
 });

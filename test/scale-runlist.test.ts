@@ -1,7 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { promises as fs } from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { ParameterError, resolveParams } from "../lib/config";
 import {
@@ -9,9 +8,10 @@ import {
   parseShardFlag, planRuns, resolveShard, RunListConflictError, runDirFor, runShardFromCli, selectShard, wantsSharding,
   writeOrVerifyRunList,
 } from "../lib/scale";
+import { tempDir } from "./temp-dir";
 
 async function tempRunsDir(): Promise<string> {
-  return fs.mkdtemp(path.join(os.tmpdir(), "scale-runlist-"));
+  return tempDir("scale-runlist-");
 }
 
 test("run list: architecture × seed × learning rate, sorted and keyed whatever the order given", () => {
@@ -50,7 +50,6 @@ test("run list: written once, reused when equal, refused when different", async 
     error instanceof RunListConflictError && /different run list/.test(error.message) && /new RUN_ID/.test(error.message));
   const leftovers = (await fs.readdir(runDir)).filter((name) => name !== "runlist.json");
   assert.deepEqual(leftovers, [], "no temp files left behind");
-  await fs.rm(runsDir, { recursive: true, force: true });
 });
 
 test("shards: --shard i/n and scheduler indices, round-robin, invalid indices refused with the allowed range", () => {
@@ -130,7 +129,6 @@ test("execute: transient error stops the shard with exit 1 and leaves no record;
   const error = JSON.parse(await fs.readFile(path.join(oomDir, "results", list.runs[0].key, "error.json"), "utf8"));
   assert.equal(error.schema, "showcase.scale-error/1");
   assert.match(error.error.message, /Out of memory/);
-  await fs.rm(runsDir, { recursive: true, force: true });
 });
 
 test("CLI entry: sharding is recognised, --plan lists the runs, bad input exits 2 with a message", async () => {
@@ -174,5 +172,4 @@ test("CLI entry: sharding is recognised, --plan lists the runs, bad input exits 
   out.length = 0;
   assert.equal(await runShardFromCli({ args: [], env, trainOne, ...io }), 0, "a grid without a shard: the whole list here");
   assert.match(out.join("\n"), /shard 0\/1 \(from whole list\): 3 of 3 runs[\s\S]*2 trained, 1 skipped/);
-  await fs.rm(runsDir, { recursive: true, force: true });
 });

@@ -4,10 +4,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { appendFileSync, promises as fs } from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { resolveParams } from "../lib/config";
 import { DeterministicFailure, mergeResults, planRuns, runDirFor, runShardFromCli, type TrainOne, writeOrVerifyRunList } from "../lib/scale";
+import { tempDir } from "./temp-dir";
 
 // The fake trainer: a metric that depends only on the run's configuration, a delay to shuffle the
 // completion order, an injectable out-of-memory failure, and a log line per call to count calls.
@@ -56,7 +56,7 @@ if (process.env.SCALE_SHARD_CHILD === "1") {
   const plan = (runsDir: string) => planRuns(resolveParams({ ...GRID, RUNS_DIR: runsDir }), GRID);
 
   test("N shard processes: each run once, second pass idle, failed index retried alone, merge independent of completion order", async () => {
-    const root = await fs.mkdtemp(path.join(os.tmpdir(), "scale-shards-"));
+    const root = await tempDir("scale-shards-");
     const runsA = path.join(root, "a");
     const runDirA = path.join(runsA, "tiny");
     const runs = plan(runsA).runs;
@@ -109,6 +109,5 @@ if (process.env.SCALE_SHARD_CHILD === "1") {
     const mergedB = await mergeResults(runDirB);
     assert.equal(JSON.stringify(mergedB), JSON.stringify(mergedA), "merged tables identical whatever the completion order");
     assert.deepEqual(mergedA.completed.map((run) => run.key), runs.map((run) => run.key), "sorted in run-list order");
-    await fs.rm(root, { recursive: true, force: true });
   });
 }

@@ -2,14 +2,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { promises as fs } from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { mergeResults, runShardFromCli } from "../lib/scale";
 import { loadRun } from "../lib/train";
+import { tempDir } from "./temp-dir";
 
 test("a shard trains its run with lib/train into results/<key>/ and the merge reads it", async () => {
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), "scale-train-"));
+  const root = await tempDir("scale-train-");
   const env = {
     RUNS_DIR: path.join(root, "runs"), PREPARED_DIR: path.join(root, "prepared"), RUN_ID: "tiny", ARCHS: "mobilenet", SEEDS: "7",
     EPOCHS: "1", IMAGE_SIZE: "32", TRAIN_PER_CLASS: "4", VALIDATION_PER_CLASS: "2", SYNTHETIC_PER_CLASS: "6", BATCH_SIZE: "4", ENGINE: "cpu",
@@ -33,5 +33,4 @@ test("a shard trains its run with lib/train into results/<key>/ and the merge re
   lines.length = 0;
   assert.equal(await runShardFromCli({ args: ["--shard", "0/1"], env, log: (line) => lines.push(line) }), 0);
   assert.match(lines.join("\n"), /0 trained, 1 skipped/);
-  await fs.rm(root, { recursive: true, force: true });
 });

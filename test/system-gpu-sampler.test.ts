@@ -1,7 +1,7 @@
 // The GPU sampler with a fake nvidia-smi placed first on PATH: parsing, summary, reliable stop.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -22,6 +22,7 @@ while true; do
   if [ $((i % 2)) -eq 0 ]; then echo "90, 1000"; else echo "100, 3000"; fi
   [ $i -eq 1 ] && echo "[N/A], [N/A]"
   i=$((i + 1))
+  echo $i > "${dir}/printed"
   sleep $(awk "BEGIN { print $ms / 1000 }")
 done
 `,
@@ -39,16 +40,20 @@ function alive(pid: number): boolean {
   }
 }
 
-test("samples utilisation and memory through one nvidia-smi loop, and stops it", async () => {
+test("samples utilisation and memory through one nvidia-smi loop, and stops it", { timeout: 60_000 }, async () => {
   const dir = mkdtempSync(path.join(tmpdir(), "fake-smi-"));
   try {
     fakeNvidiaSmi(dir);
     const sampler = startGpuSampler({ intervalMs: 50, env: { PATH: `${dir}${path.delimiter}${process.env.PATH}` } });
     assert.equal(sampler.active, true);
-    await sleep(600);
+    // Wait for the fake's 4th sample (however slow the machine is), then one turn of the event loop
+    // so that the sampler reads what is already in its pipe.
+    const printed = () => (existsSync(path.join(dir, "printed")) ? Number(readFileSync(path.join(dir, "printed"), "utf8")) : 0);
+    while (printed() < 4) await sleep(20);
+    await sleep(20);
     const summary = sampler.stop();
     assert.ok(summary, "samples were read");
-    assert.ok(summary.samples >= 3, `only ${summary.samples} samples`);
+    assert.ok(summary.samples >= 4, `only ${summary.samples} samples`);
     assert.ok(summary.meanUtilizationPercent >= 90 && summary.meanUtilizationPercent <= 100);
     assert.equal(summary.maxMemoryUsedMiB, 3000);
     assert.equal(summary.intervalMs, 50);

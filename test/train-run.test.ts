@@ -6,8 +6,10 @@ import assert from "node:assert/strict";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
 import { resolveParams, type RunParams } from "../lib/config";
+import { projectPath } from "../lib/paths";
 import { selectEngine, type EngineDescription } from "../lib/engine";
 import type { TransferModel } from "../lib/models";
 import {
@@ -101,15 +103,21 @@ describe("a tiny training run", () => {
     assert.match(manifest.dataset.contentSha256, /^[0-9a-f]{64}$/);
     assert.match(manifest.configFingerprint, /^[0-9a-f]{64}$/);
     assert.equal(manifest.engine.backend, "wasm");
-    assert.ok(manifest.versions["@tensorflow/tfjs"]);
-    assert.ok("commit" in manifest.git);
+    const tfjsVersion = (JSON.parse(await fs.readFile(require.resolve("@tensorflow/tfjs/package.json"), "utf8")) as { version: string }).version;
+    assert.equal(manifest.versions["@tensorflow/tfjs"], tfjsVersion);
+    // The project's own checkout (null outside one, e.g. an unpacked release), asked of git directly.
+    const head = spawnSync("git", ["rev-parse", "HEAD"], { cwd: projectPath(), encoding: "utf8" });
+    assert.equal(manifest.git.commit, head.status === 0 ? head.stdout.trim() : null);
     const inventory = manifest.inventory;
-    assert.ok(inventory.cpu.model && inventory.cpu.logicalCores >= 1, "CPU model and cores");
-    assert.ok(inventory.memory.totalBytes > 0, "RAM");
-    assert.ok(inventory.disk.path, "disk");
-    assert.ok(inventory.os.platform && inventory.node, "OS and Node");
-    assert.ok(inventory.versions["@tensorflow/tfjs"], "tfjs version");
-    assert.ok(Array.isArray(inventory.gpus), "GPU list (empty without nvidia-smi)");
+    assert.equal(inventory.cpu.model, os.cpus()[0].model.trim());
+    assert.equal(inventory.cpu.logicalCores, os.cpus().length);
+    assert.equal(inventory.memory.totalBytes, os.totalmem());
+    assert.equal(inventory.disk.path, projectPath());
+    assert.ok(inventory.disk.totalBytes > 0, `disk size of ${inventory.disk.path}`);
+    assert.deepEqual([inventory.os.platform, inventory.os.arch, inventory.node], [process.platform, process.arch, process.versions.node]);
+    assert.equal(inventory.versions["@tensorflow/tfjs"], tfjsVersion);
+    const gpuList = spawnSync("nvidia-smi", ["-L"], { encoding: "utf8" });
+    assert.equal(inventory.gpus.length, gpuList.status === 0 ? gpuList.stdout.trim().split("\n").length : 0, "one entry per GPU nvidia-smi lists");
     assert.ok(Date.parse(manifest.createdAt) > 0);
   });
 

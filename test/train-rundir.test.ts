@@ -2,7 +2,10 @@
 // CLI parameter flags.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { promises as fs } from "node:fs";
 import * as os from "node:os";
+import * as path from "node:path";
 import { PROFILE_DEFAULTS, resolveParams } from "../lib/config";
 import { paramsFromArgs, splitParameterFlags } from "../lib/cli/train";
 import { configOf, describeDifferences, fingerprint, gitState, RunConfigMismatchError } from "../lib/train/run-dir";
@@ -28,10 +31,26 @@ test("the refusal names each difference and asks for another RUN_ID", () => {
   assert.match(error.message, /Choose another RUN_ID \(e\.g\. RUN_ID=demo-2/);
 });
 
-test("git state is null outside a git checkout, a 40-hex commit inside", () => {
-  assert.deepEqual(gitState(os.tmpdir()), { commit: null, dirty: null });
-  const inside = gitState();
-  if (inside.commit !== null) assert.match(inside.commit, /^[0-9a-f]{40}$/);
+test("git state is null outside a git checkout; inside one, HEAD's commit and whether a tracked file changed", async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "showcase-git-"));
+  try {
+    assert.deepEqual(gitState(dir), { commit: null, dirty: null });
+    // A checkout of its own, so the test does not depend on where the project was unpacked.
+    const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false", ...args], { cwd: dir, encoding: "utf8" }).trim();
+    git("init", "-q");
+    await fs.writeFile(path.join(dir, "file.txt"), "one\n");
+    git("add", "file.txt");
+    git("commit", "-q", "-m", "one");
+    const head = git("rev-parse", "HEAD");
+    assert.match(head, /^[0-9a-f]{40}$/);
+    assert.deepEqual(gitState(dir), { commit: head, dirty: false });
+    await fs.writeFile(path.join(dir, "untracked.txt"), "ignored\n");
+    assert.deepEqual(gitState(dir), { commit: head, dirty: false }, "untracked files do not make it dirty");
+    await fs.writeFile(path.join(dir, "file.txt"), "two\n");
+    assert.deepEqual(gitState(dir), { commit: head, dirty: true });
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
 });
 
 test("showcase train flags map onto the parameters; unknown flags are refused", () => {

@@ -44,8 +44,8 @@ export async function loadManifest(file: string): Promise<DatasetManifest> {
 
 /**
  * Writes the manifest atomically. When the file already holds the same content (apart from
- * createdAt), it is left untouched (written: false), so the same seed and files give a
- * byte-identical manifest and messages can say "kept" rather than "written".
+ * createdAt), it is left untouched (written: false), so rerunning with the same seed and files keeps
+ * its bytes and messages can say "kept" rather than "written".
  */
 export async function writeManifest(file: string, manifest: DatasetManifest): Promise<{ manifest: DatasetManifest; written: boolean }> {
   if (await fileExists(file)) {
