@@ -2,6 +2,7 @@
 // `--help` and usage errors answer at once, without importing TensorFlow.js.
 import { ParameterError } from "./config";
 import { type Command, UsageError } from "./cli/command";
+import { FileWriteError } from "./io/file-error";
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   report: { summary: "run notebooks 01 → 02 → 03 headless; write reports/executed/, index.html and the workbook", load: async () => (await import("./cli/report")).command },
@@ -48,6 +49,10 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof UsageError || error instanceof ParameterError) {
       console.error(`showcase ${name}: ${error.message}`);
       return 2;
+    }
+    if (error instanceof FileWriteError) {
+      console.error(`showcase ${name}: ${error.message}`); // a full disk needs the path, not a stack trace
+      return 1;
     }
     throw error;
   }

@@ -36,7 +36,7 @@ export function latencyFileName(opts: { machine: string; engine: string }): stri
 
 export async function saveLatencyFile(opts: { runDir: string; file: LatencyFile }): Promise<string> {
   const target = path.join(opts.runDir, latencyFileName({ machine: opts.file.machine, engine: opts.file.engine.engine }));
-  await writeJsonAtomic(target, opts.file);
+  await writeJsonAtomic(target, opts.file, "latency");
   return target;
 }
 

@@ -145,6 +145,6 @@ export function evaluationPath(opts: { runDir: string; arch: string }): string {
 
 export async function saveEvaluation(opts: { runDir: string; evaluation: Evaluation }): Promise<string> {
   const target = evaluationPath({ runDir: opts.runDir, arch: opts.evaluation.arch });
-  await writeJsonAtomic(target, opts.evaluation);
+  await writeJsonAtomic(target, opts.evaluation, "predictions");
   return target;
 }

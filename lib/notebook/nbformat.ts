@@ -79,5 +79,5 @@ export async function readNotebook(file: string): Promise<Notebook> {
 
 export async function writeNotebook(file: string, notebook: Notebook): Promise<void> {
   // One space indent and a trailing newline, as Jupyter writes them, so diffs stay familiar.
-  await writeFileAtomic(file, `${JSON.stringify(notebook, null, 1)}\n`);
+  await writeFileAtomic(file, `${JSON.stringify(notebook, null, 1)}\n`, "notebook");
 }

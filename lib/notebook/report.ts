@@ -65,7 +65,7 @@ export async function runReport(options: ReportOptions): Promise<ReportResult> {
   const executedDir = path.join(options.outDir, "executed");
   const htmlPath = path.join(options.outDir, "index.html");
   const entries: ReportEntry[] = names.map((name) => ({ name, status: "not-run", note: "not run yet" }));
-  const writeHtml = () => writeFileAtomic(htmlPath, renderReportHtml({ entries, parameters: options.parameters }));
+  const writeHtml = () => writeFileAtomic(htmlPath, renderReportHtml({ entries, parameters: options.parameters }), "HTML report");
 
   let failedBefore: string | undefined;
   for (const [index, name] of names.entries()) {

@@ -84,6 +84,6 @@ export function buildWorkbook(frames: readonly ReportFrame[], opts: { title?: st
 export async function writeWorkbook(opts: { frames: readonly ReportFrame[]; path?: string }): Promise<string> {
   const target = opts.path ?? defaultWorkbookPath();
   const buffer = await buildWorkbook(opts.frames).xlsx.writeBuffer();
-  await writeFileAtomic(target, new Uint8Array(buffer as ArrayBuffer));
+  await writeFileAtomic(target, new Uint8Array(buffer as ArrayBuffer), "workbook");
   return target;
 }

@@ -79,7 +79,7 @@ export async function mergeResults(runDir: string): Promise<MergedResults> {
 /** Writes <runDir>/merged-results.json (atomically) and returns what it wrote. */
 export async function writeMergedResults(runDir: string): Promise<MergedResults> {
   const merged = await mergeResults(runDir);
-  await writeJsonAtomic(path.join(runDir, MERGED_FILE), merged);
+  await writeJsonAtomic(path.join(runDir, MERGED_FILE), merged, "merged results");
   return merged;
 }
 

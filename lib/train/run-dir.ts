@@ -177,7 +177,7 @@ export async function openRunDir(opts: OpenRunOptions): Promise<{ runDir: string
       sessions: [...(existing.sessions ?? []), session],
       archs: [...new Set([...(existing.archs ?? []), ...params.archs])],
     };
-    await writeJsonAtomic(file, manifest);
+    await writeJsonAtomic(file, manifest, "run manifest");
     return { runDir, manifest, created: false };
   }
   const manifest: RunManifest = {
@@ -195,7 +195,7 @@ export async function openRunDir(opts: OpenRunOptions): Promise<{ runDir: string
     sessions: [session],
     archs: [...params.archs],
   };
-  await writeJsonAtomic(file, manifest);
+  await writeJsonAtomic(file, manifest, "run manifest");
   return { runDir, manifest, created: true };
 }
 

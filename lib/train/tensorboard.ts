@@ -164,6 +164,6 @@ export async function writeScalarEvents(opts: {
     return { writer: "tfjs-node" };
   }
   const file = path.join(opts.logDir, eventFileName(opts.createdWallTime));
-  await writeFileAtomic(file, encodeEventFile({ createdWallTime: opts.createdWallTime, events: opts.events }));
+  await writeFileAtomic(file, encodeEventFile({ createdWallTime: opts.createdWallTime, events: opts.events }), "TensorBoard events");
   return { writer: "showcase", file };
 }
