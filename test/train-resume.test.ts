@@ -41,7 +41,7 @@ test("a run killed with SIGKILL mid-epoch resumes from the last completed epoch 
     assert.ok(seen.some((p) => p.arch === "mobilenet" && p.phase === "done"), "the first architecture finished before the kill");
 
     const runDir = path.join(dir, "runs", "killed");
-    const state = JSON.parse(await fs.readFile(path.join(runDir, "mobilenet_v2", "checkpoint", "state.json"), "utf8"));
+    const state = JSON.parse(await fs.readFile(path.join(runDir, "mobilenet_v2", "checkpoint", "epoch-001", "state.json"), "utf8"));
     assert.equal(state.epoch, 1, "the checkpoint holds the last completed epoch");
     const partial = JSON.parse(await fs.readFile(path.join(runDir, "mobilenet_v2", "history.json"), "utf8"));
     assert.equal(partial.status, "running");

@@ -14,12 +14,12 @@ import { evalBatches, STUDY_AUGMENT, stepsPerEpochFor, trainBatches, type Datase
 import { largestActivationBytesPerImage, planMicroBatches } from "../engine/index";
 import { foldBatchNormForInference, planMicroBatch, trainingBytesPerImage } from "../engine/wasm/index";
 import type { EngineDescription } from "../engine/types";
-import { fileExists, readJson, writeJsonAtomic } from "../io/atomic";
+import { fileExists, readJson, removeStaleTempFiles, writeJsonAtomic } from "../io/atomic";
 import { applyTransferMode, buildTransferModel, disposeTransferModel, getArchSpec, preprocessInput, type TransferModel } from "../models/index";
 import type { ArchId } from "../models/ids";
 import { startGpuSampler } from "../system/index";
 import { calibrateBatchNorm } from "./calibrate";
-import { readCheckpoint, removeStaleEpochDirs, restoreCheckpoint, saveModelFiles, writeCheckpoint } from "./checkpoint";
+import { openCheckpoint, restoreCheckpoint, saveModelFiles, writeCheckpoint } from "./checkpoint";
 import { bestEpoch, EpochAccumulator, overfittingEpoch, shouldStopEarly } from "./history";
 import { archPaths } from "./run-dir";
 import { createOptimizer, evaluateBatch, trainStep } from "./step";
@@ -146,7 +146,10 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
   try {
     const mode = spec.preprocess;
     const prepare = (x: tf.Tensor) => preprocessInput(x, mode);
-    const state = await readCheckpoint(paths.checkpoint);
+    // Only this process trains this architecture: temp files in its folders are a killed session's.
+    for (const dir of [paths.archDir, paths.tensorboard]) await removeStaleTempFiles(dir);
+    const { state, notes } = await openCheckpoint(paths.checkpoint);
+    for (const message of notes) emit({ phase: "build", epoch: 0, message });
     if (state && state.configFingerprint !== opts.configFingerprint) {
       throw new Error(`${paths.checkpoint} belongs to another configuration: delete it (or the run folder) to train ${arch} again`);
     }
@@ -163,7 +166,6 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
     const { trainableParams } = applyTransferMode(transfer, params.transfer);
     const trained = frozen ? transfer.head : transfer.model;
     if (state) await restoreCheckpoint({ checkpointDir: paths.checkpoint, state, trained, frozenBase: frozen ? transfer.base : undefined, optimizer });
-    await removeStaleEpochDirs(paths.checkpoint, state?.trainedDir ?? null);
     const epochs: EpochLog[] = state ? [...state.history] : [];
     const resumedAtEpochs = state ? [...state.resumedAtEpochs, state.epoch + 1] : [];
     const spent = {
@@ -326,7 +328,7 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
         frozenBase: frozen ? transfer.base : undefined,
         optimizer,
       });
-      await writeJsonAtomic(paths.history, history("running"));
+      await writeJsonAtomic(paths.history, history("running"), "history");
       await writeTensorBoard(paths.tensorboard, epochs, epoch);
       emit({
         phase: "validate",
@@ -347,7 +349,7 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
     await saveModelFiles(transfer.model, paths.model);
     const saveSeconds = seconds(saveStarted);
     const final = history("finished", saveSeconds, stoppedEarly);
-    await writeJsonAtomic(paths.history, final);
+    await writeJsonAtomic(paths.history, final, "history");
     await fs.rm(paths.checkpoint, { recursive: true, force: true }); // the model folder supersedes it
     emit({
       phase: "done",

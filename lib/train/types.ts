@@ -48,7 +48,7 @@ export interface ArchHistory {
 
 // --- extensions by the train module (the fields above stay as they are) ---
 
-export const CHECKPOINT_SCHEMA = "showcase.checkpoint/1";
+export const CHECKPOINT_SCHEMA = "showcase.checkpoint/2";
 
 /** A finished or running architecture also records where its numbers came from. */
 export interface ArchHistoryProvenance {
