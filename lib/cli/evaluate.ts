@@ -22,12 +22,14 @@ export const command: Command = {
     const { evaluateRun, RunNotFoundError } = await import("../evaluate/pipeline");
     const { writeReport, buildReport, frameText, classificationTimeTable, tableToFrame } = await import("../report/index");
     const { mergeLatency } = await import("../evaluate/latency-file");
+    const { RunLockedError } = await import("../train/run-lock");
 
     const engine = await selectEngine({ engine: params.engine });
     let outcome: Awaited<ReturnType<typeof evaluateRun>>;
     try {
       outcome = await evaluateRun(params, { engine, latencyOnly, force: flags.has("force") });
     } catch (error) {
+      if (error instanceof RunLockedError) throw new UsageError(error.message);
       if (!(error instanceof RunNotFoundError)) throw error;
       console.error(`showcase evaluate: ${error.message}`);
       return 1;

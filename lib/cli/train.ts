@@ -61,7 +61,7 @@ export const command: Command = {
     const { params, quiet } = paramsFromArgs(args);
 
     const { selectEngine } = await import("../engine/index");
-    const { runTraining, RunConfigMismatchError } = await import("../train/index");
+    const { runTraining, RunConfigMismatchError, RunLockedError } = await import("../train/index");
     const { createCliProgress } = await import("../train/progress");
     const { runSummaryText } = await import("../train/summary");
     const engine = await selectEngine({ engine: params.engine, quiet });
@@ -90,7 +90,7 @@ export const command: Command = {
       );
       return summary.aborted ? 130 : 0;
     } catch (error) {
-      if (error instanceof RunConfigMismatchError) throw new UsageError(error.message);
+      if (error instanceof RunConfigMismatchError || error instanceof RunLockedError) throw new UsageError(error.message);
       throw error;
     } finally {
       process.off("SIGINT", onSignal);

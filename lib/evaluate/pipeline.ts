@@ -11,7 +11,7 @@ import type { EngineDescription } from "../engine/types";
 import { fileExists, readJson } from "../io/atomic";
 import { buildTransferModel, disposeTransferModel, getArchSpec, preprocessInput } from "../models/index";
 import { collectInventory, machineSlug } from "../system/index";
-import { datasetFor, loadTrainedModel, runDirFor } from "../train/index";
+import { acquireRunLock, datasetFor, loadTrainedModel, runDirFor } from "../train/index";
 import type { ArchHistory } from "../train/types";
 import { type ArchLatency, type LatencyBudget, measureModelLatency } from "./latency";
 import { LATENCY_SCHEMA, type LatencyFile, latencyFileName, saveLatencyFile } from "./latency-file";
@@ -69,7 +69,19 @@ const preprocessFor = (arch: string) => {
   return (x: tf.Tensor4D) => preprocessInput(x, mode);
 };
 
+/** Evaluates as the run folder's one writer (lib/train/run-lock): not while it is trained or evaluated elsewhere. */
 export async function evaluateRun(params: RunParams, opts: EvaluateOptions): Promise<EvaluateOutcome> {
+  const runDir = runDirFor(params);
+  if (!opts.latencyOnly && !(await fileExists(runDir))) return evaluateLocked(params, opts); // says there is no run
+  const lock = await acquireRunLock({ dir: runDir, label: params.runId });
+  try {
+    return await evaluateLocked(params, opts);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function evaluateLocked(params: RunParams, opts: EvaluateOptions): Promise<EvaluateOutcome> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const runDir = runDirFor(params);
   const hasRun = await fileExists(path.join(runDir, "run.json"));

@@ -8,3 +8,4 @@ export { createCliProgress, createNotebookProgress, formatProgressLine, renderPr
 export * from "./types";
 export { WorkerTrainingError } from "./worker-pool";
 export { resolveWorkerCount } from "./worker-count";
+export { acquireRunLock, RunLockedError, RUN_LOCK_FILE } from "./run-lock";

@@ -13,6 +13,7 @@ import { loadModelFiles } from "./checkpoint";
 import type { ArchId } from "../models/ids";
 import { type ArchOutcome, isArchFinished, trainArchitecture, type TrainArchitectureOptions, TrainingAbortedError } from "./fit";
 import { archPaths, openRunDir, readRunManifest, runDirFor } from "./run-dir";
+import { acquireRunLock, takeOverMessage } from "./run-lock";
 import { type ArchHistory, HISTORY_SCHEMA, type RunManifest, type RunSummary, type TrainProgress } from "./types";
 import { resolveWorkerCount } from "./worker-count";
 import { trainInWorkerProcesses } from "./worker-pool";
@@ -25,6 +26,8 @@ export interface RunTrainingOptions {
   onMessage?: (message: string) => void;
   /** See TrainArchitectureOptions.onModelReady (tests inspect the model before training). */
   onModelReady?: TrainArchitectureOptions["onModelReady"];
+  /** What this writer runs, for the run folder's lock (lib/train/run-lock); default this process's command line. */
+  command?: string;
 }
 
 /**
@@ -52,6 +55,22 @@ export async function datasetFor(params: RunParams, opts: { onMessage?: (message
 export async function runTraining(params: RunParams, opts: RunTrainingOptions): Promise<RunSummary> {
   const started = performance.now();
   const { manifest: dataset, manifestPath } = await datasetFor(params, { onMessage: opts.onMessage });
+  // One writer per run folder: taken before anything is read or written there, released at the end.
+  const lock = await acquireRunLock({ dir: runDirFor(params), label: params.runId, command: opts.command });
+  const tookOver = takeOverMessage(lock);
+  if (tookOver) opts.onMessage?.(tookOver);
+  try {
+    return await trainLocked(params, opts, { started, dataset, manifestPath });
+  } finally {
+    await lock.release();
+  }
+}
+
+async function trainLocked(
+  params: RunParams,
+  opts: RunTrainingOptions,
+  { started, dataset, manifestPath }: { started: number; dataset: DatasetManifest; manifestPath: string },
+): Promise<RunSummary> {
   const pending = await unfinishedArchs(params);
   const workers = resolveWorkerCount({ workers: params.workers, engine: opts.engine, pendingArchs: pending.length });
   if (workers > 1 && opts.onModelReady) {
