@@ -11,6 +11,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   weights: { summary: "download or list Keras ImageNet weight files", load: async () => (await import("./cli/weights")).command },
   train: { summary: "train the configured architectures (same run directory as notebook 02)", load: async () => (await import("./cli/train")).command },
   evaluate: { summary: "evaluate a run: predictions, latency, tables, workbook (notebook 03)", load: async () => (await import("./cli/evaluate")).command },
+  export: { summary: "write a run's models as ONNX (model.onnx beside each saved model), checked against tfjs", load: async () => (await import("./cli/export")).command },
   bench: { summary: "benchmarks printed as tables (data, latency, training, features)", load: async () => (await import("./cli/bench")).command },
   env: { summary: "the engine that would run, and this machine's inventory", load: async () => (await import("./cli/env")).command },
   kernel: { summary: "kernel install: register the tslab kernel for JupyterLab", load: async () => (await import("./cli/kernel")).command },
