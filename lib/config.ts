@@ -2,6 +2,7 @@
 // parameter and the allowed values. Notebooks, the CLI and `npm run report` all go through here.
 import * as path from "node:path";
 import { ARCH_IDS, type ArchId, isArchId } from "./models/ids";
+import { allowedAlphas, formatAlpha } from "./models/width";
 import { projectPath } from "./paths";
 
 export class ParameterError extends Error {
@@ -15,7 +16,7 @@ export class ParameterError extends Error {
   }
 }
 
-export const PROFILES = ["quick", "full"] as const;
+export const PROFILES = ["quick", "lite", "full"] as const;
 export type ProfileName = (typeof PROFILES)[number];
 export const ENGINES = ["auto", "tfjs-node-gpu", "webgpu", "tfjs-node", "wasm", "cpu"] as const;
 export type EngineChoice = (typeof ENGINES)[number];
@@ -32,6 +33,11 @@ export type TransferMode = { kind: "frozen" } | { kind: "finetune" } | { kind: "
 export interface RunParams {
   profile: ProfileName;
   archs: ArchId[];
+  /**
+   * Width multiplier (ALPHA) of the MobileNets in ARCHS; the other architectures have none and
+   * ignore it. undefined = Keras' default width 1.0 (and no "α=" in labels).
+   */
+  alpha?: number;
   epochs: number;
   /** Folder or archive with the user's images; undefined means the embedded synthetic set. */
   dataDir?: string;
@@ -60,9 +66,17 @@ export interface RunParams {
   workers: WorkersChoice;
 }
 
+// PROFILE=lite's training choices, measured on the 2,800 shared photos (docs/models.md, "PROFILE=lite").
+const LITE_EPOCHS = 4;
+const LITE_TRANSFER: TransferMode = { kind: "finetune" };
+const LITE_BATCH_SIZE = 16;
+const LITE_LEARNING_RATE = 1e-4;
+
 type ProfileDefaults = Omit<RunParams, "profile" | "dataDir" | "runId" | "weightsDir" | "preparedDir" | "runsDir" | "workers">;
 
 // quick: small enough for a 2-core laptop CPU on the embedded synthetic set, all eight networks.
+// lite: the study's protocol scaled to a CPU — the user's photos (DATA_DIR required), genuine
+//   ImageNet weights, MobileNet α=0.25 fine-tuned at 224 px on every photo of the study's split.
 // full: the study's protocol — 224 px, 10 epochs, fine-tuning from ImageNet weights, 1000+1000 / 400+400.
 export const PROFILE_DEFAULTS: Record<ProfileName, ProfileDefaults> = {
   quick: {
@@ -85,6 +99,25 @@ export const PROFILE_DEFAULTS: Record<ProfileName, ProfileDefaults> = {
     testPerClass: 0,
     syntheticPerClass: 160,
   },
+  lite: {
+    archs: ["mobilenet"],
+    alpha: 0.25,
+    epochs: LITE_EPOCHS,
+    seed: 42,
+    engine: "auto",
+    weights: "imagenet",
+    transfer: LITE_TRANSFER,
+    imageSize: 224,
+    batchSize: LITE_BATCH_SIZE,
+    stepsPerEpoch: undefined,
+    optimizer: "adam",
+    learningRate: LITE_LEARNING_RATE,
+    patience: undefined,
+    trainPerClass: 1000,
+    validationPerClass: 400,
+    testPerClass: 0,
+    syntheticPerClass: 1400,
+  },
   full: {
     archs: [...ARCH_IDS],
     epochs: 10,
@@ -104,6 +137,11 @@ export const PROFILE_DEFAULTS: Record<ProfileName, ProfileDefaults> = {
     syntheticPerClass: 1400,
   },
 };
+
+/** Profiles that train on the user's photos only: DATA_DIR is required and a synthetic set refused. */
+export function requiresPhotos(profile: ProfileName): boolean {
+  return profile === "lite";
+}
 
 export type Env = Record<string, string | undefined>;
 
@@ -137,6 +175,14 @@ export function parseArchs(value: string): ArchId[] {
     throw new ParameterError("ARCHS", unknown.join(","), `a comma-separated list of ${ARCH_IDS.join(", ")} (or "all")`);
   }
   return [...new Set(names as ArchId[])];
+}
+
+/** ALPHA: a width Keras publishes weights for, valid for every MobileNet in `archs`. */
+export function parseAlpha(value: string, archs: readonly string[]): number {
+  const alpha = Number(value.trim());
+  const allowed = allowedAlphas(archs);
+  if (value.trim() === "" || !allowed.values.includes(alpha)) throw new ParameterError("ALPHA", value, `one of ${allowed.text}`);
+  return alpha;
 }
 
 export function parseTransfer(value: string): TransferMode {
@@ -183,9 +229,14 @@ export function resolveParams(env: Env = process.env): RunParams {
     return raw === undefined ? fallback : parseInteger(name, raw, { min: 1 });
   };
   const dataDir = get("DATA_DIR");
+  if (!dataDir && requiresPhotos(profile)) {
+    throw new ParameterError("DATA_DIR", "", `a folder or archive of your photos: PROFILE=${profile} trains on real photos only (e.g. DATA_DIR=../shared/data/cats-dogs); PROFILE=quick uses the embedded synthetic set`);
+  }
+  const archs = get("ARCHS") ? parseArchs(get("ARCHS")!) : base.archs;
   const params: RunParams = {
     profile,
-    archs: get("ARCHS") ? parseArchs(get("ARCHS")!) : base.archs,
+    archs,
+    alpha: get("ALPHA") ? parseAlpha(get("ALPHA")!, archs) : defaultAlpha(base.alpha, archs),
     epochs: int("EPOCHS", base.epochs),
     dataDir: dataDir ? path.resolve(dataDir) : undefined,
     seed: int("SEED", base.seed, 0),
@@ -212,9 +263,14 @@ export function resolveParams(env: Env = process.env): RunParams {
   return params;
 }
 
+/** A profile's ALPHA where it fits the MobileNets in ARCHS; otherwise their Keras default (1.0). */
+function defaultAlpha(alpha: number | undefined, archs: readonly string[]): number | undefined {
+  return alpha !== undefined && allowedAlphas(archs).values.includes(alpha) ? alpha : undefined;
+}
+
 /** The environment variables `resolveParams` reads, for --help texts and the report runner. */
 export const PARAMETER_NAMES = [
-  "PROFILE", "ARCHS", "EPOCHS", "DATA_DIR", "SEED", "RUN_ID", "ENGINE", "WEIGHTS", "WEIGHTS_DIR",
+  "PROFILE", "ARCHS", "ALPHA", "EPOCHS", "DATA_DIR", "SEED", "RUN_ID", "ENGINE", "WEIGHTS", "WEIGHTS_DIR",
   "TRANSFER", "IMAGE_SIZE", "BATCH_SIZE", "STEPS_PER_EPOCH", "OPTIMIZER", "LEARNING_RATE", "PATIENCE",
   "TRAIN_PER_CLASS", "VALIDATION_PER_CLASS", "TEST_PER_CLASS", "SYNTHETIC_PER_CLASS", "PREPARED_DIR", "RUNS_DIR", "WORKERS",
 ] as const;

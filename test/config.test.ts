@@ -30,7 +30,7 @@ test("environment overrides are parsed", () => {
 
 test("bad parameters name the parameter and the allowed values", () => {
   const cases: Array<[Record<string, string>, string, RegExp]> = [
-    [{ PROFILE: "fast" }, "PROFILE", /quick, full/],
+    [{ PROFILE: "fast" }, "PROFILE", /quick, lite, full/],
     [{ ARCHS: "vgg16" }, "ARCHS", /densenet121/],
     [{ EPOCHS: "ten" }, "EPOCHS", /whole number/],
     [{ EPOCHS: "0" }, "EPOCHS", /from 1/],
@@ -53,4 +53,18 @@ test("STEPS_PER_EPOCH=all means one pass over the training split", () => {
   assert.equal(resolveParams({ STEPS_PER_EPOCH: "all" }).stepsPerEpoch, undefined);
   assert.equal(resolveParams({ STEPS_PER_EPOCH: "4" }).stepsPerEpoch, 4);
   assert.throws(() => resolveParams({ STEPS_PER_EPOCH: "some" }), /STEPS_PER_EPOCH/);
+});
+
+test("lite profile: the user's photos (DATA_DIR required), ImageNet weights, MobileNet α=0.25 at 224 px, the study's split", () => {
+  assert.throws(() => resolveParams({ PROFILE: "lite" }), (error: unknown) => error instanceof ParameterError && error.parameter === "DATA_DIR" && /real photos/.test(error.message) && !error.message.includes("\n"));
+  const params = resolveParams({ PROFILE: "lite", DATA_DIR: "/photos" });
+  assert.deepEqual(params.archs, ["mobilenet"]);
+  assert.equal(params.alpha, 0.25);
+  assert.equal(params.weights, "imagenet");
+  assert.notEqual(params.transfer.kind, "frozen");
+  assert.equal(params.imageSize, 224);
+  assert.equal(params.stepsPerEpoch, undefined);
+  assert.deepEqual([params.trainPerClass, params.validationPerClass], [1000, 400]);
+  // the profile's width does not fit MobileNetV2: it keeps Keras' default rather than failing
+  assert.equal(resolveParams({ PROFILE: "lite", DATA_DIR: "/photos", ARCHS: "mobilenet_v2" }).alpha, undefined);
 });

@@ -101,3 +101,13 @@ test("pareto front", () => {
   const points = [{ accuracy: 0.9, p50Ms: 10 }, { accuracy: 0.8, p50Ms: 20 }, { accuracy: 0.95, p50Ms: 30 }, { accuracy: 0.95, p50Ms: 40 }, { accuracy: 0.5, p50Ms: 1 }];
   assert.deepEqual(paretoFront(points), [points[4], points[0], points[2]]);
 });
+
+test("one network: its accuracy with the Wilson interval, and no ranking", () => {
+  const only = evaluation("mobilenet", new Set(range(0, 6)), 0.9); // 94 of 100
+  const summary = summarize({ histories: [history("mobilenet", [0.3, 0.2], [0.4, 0.3], [0.9, 0.94])], evaluations: [only], latency: [latency("laptop", "mobilenet", 5)] });
+  const markdown = summaryMarkdown(summary);
+  // Wilson 95 % for 94/100: centre (94 + 1.92)/(103.84), half-width 1.96·√(94·6/100 + 0.96)/103.84 → 87.5 %–97.2 %
+  assert.match(markdown, /\*\*Validation accuracy:\*\* MOBILENET, 94\.0 % \(95 % Wilson interval 87\.5 %–97\.2 %, 100 images\)\. One network was trained, so this run ranks nothing\./);
+  assert.doesNotMatch(markdown, /Most accurate|Fewest|Fastest|Lowest|Recommendation|Pareto/);
+  assert.match(markdown, /\*\*Classification time on laptop \(wasm\):\*\* MOBILENET, 5\.00 ms p50/);
+});

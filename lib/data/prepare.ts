@@ -1,10 +1,11 @@
 // Notebook 01's work in one call: acquire → validate → deduplicate → split → manifest.
 import * as path from "node:path";
-import type { RunParams } from "../config";
+import { requiresPhotos, type RunParams } from "../config";
+import { fileExists } from "../io/atomic";
 import { datasetDirFor, datasetNameFor, manifestPathFor, rawDirFor, writeManifest } from "./manifest";
 import { type DetectedSource, detectSource } from "./sources";
 import { SPLIT_NAMES, splitBalanced } from "./split";
-import { generateSyntheticImages } from "./synthetic";
+import { generateSyntheticImages, SYNTHETIC_STAMP_FILE } from "./synthetic";
 import { type ClassName, type DatasetManifest, type ImageRecord, MANIFEST_SCHEMA, type SplitName } from "./types";
 import { removeDuplicates, validateImages } from "./validate";
 
@@ -17,11 +18,14 @@ export interface PrepareOptions {
   onMessage?: (message: string) => void;
 }
 
-type PrepareParams = Pick<RunParams, "dataDir" | "preparedDir" | "seed" | "trainPerClass" | "validationPerClass" | "testPerClass" | "syntheticPerClass">;
+type PrepareParams = Pick<RunParams, "profile" | "dataDir" | "preparedDir" | "seed" | "trainPerClass" | "validationPerClass" | "testPerClass" | "syntheticPerClass">;
 
 async function acquire(params: PrepareParams, opts: PrepareOptions): Promise<DetectedSource> {
   if (params.dataDir !== undefined) {
-    return detectSource({ dataDir: params.dataDir, rawDir: rawDirFor(params), onProgress: opts.onMessage });
+    const detected = await detectSource({ dataDir: params.dataDir, rawDir: rawDirFor(params), onProgress: opts.onMessage });
+    // a generated set copied or pointed at is still synthetic, and is labelled so
+    if (!(await fileExists(path.join(params.dataDir, SYNTHETIC_STAMP_FILE)))) return detected;
+    return { ...detected, kind: "synthetic", description: `SYNTHETIC: generated drawings in ${params.dataDir} (${SYNTHETIC_STAMP_FILE}), not photos` };
   }
   const imagesDir = path.join(datasetDirFor(params), "images");
   const generated = await generateSyntheticImages({ dir: imagesDir, perClass: params.syntheticPerClass, seed: params.seed, size: SYNTHETIC_IMAGE_SIZE });
@@ -43,9 +47,17 @@ function countSplits(splits: Record<SplitName, ImageRecord[]>, classes: ClassNam
   return counts;
 }
 
+/** PROFILE=lite's promise: its numbers come from photos. Throws, naming DATA_DIR, on a synthetic set. */
+export function assertPhotos(params: Pick<RunParams, "profile" | "dataDir">, manifest: Pick<DatasetManifest, "source">): void {
+  if (requiresPhotos(params.profile) && manifest.source.synthetic) {
+    throw new Error(`DATA_DIR=${params.dataDir ?? "(unset)"} holds a synthetic set (${manifest.source.description}): PROFILE=${params.profile} trains on real photos only; point DATA_DIR at your photos or use PROFILE=quick`);
+  }
+}
+
 /** `written` is false when an identical manifest was already there and was kept as it is. */
 export async function prepareDataset(params: PrepareParams, opts: PrepareOptions = {}): Promise<{ manifest: DatasetManifest; manifestPath: string; written: boolean }> {
   const source = await acquire(params, opts);
+  assertPhotos(params, { source: { kind: source.kind, location: source.location, synthetic: source.kind === "synthetic", description: source.description } });
   const { valid, rejected: undecodable } = await validateImages(source.images, { onProgress: opts.onProgress });
   const { valid: unique, rejected: duplicates } = removeDuplicates(valid);
   const { splits, warnings } = splitBalanced({ ...params, images: unique, classes: source.classes });

@@ -147,6 +147,9 @@ export async function renderSyntheticJpeg(opts: { label: "cat" | "dog"; seed: nu
     .toBuffer();
 }
 
+/** The stamp file a generated set carries: how a synthetic folder is told from photos. */
+export const SYNTHETIC_STAMP_FILE = "generator.json";
+
 /**
  * Writes <dir>/{cat,dog}/<label>.<n>.jpg unless a stamp shows the same (seed, perClass, size) set is
  * already there. Returns the folder and whether anything was generated.
@@ -154,7 +157,7 @@ export async function renderSyntheticJpeg(opts: { label: "cat" | "dog"; seed: nu
 export async function generateSyntheticImages(opts: SyntheticOptions): Promise<{ dir: string; generated: boolean; seconds: number }> {
   const size = opts.size ?? 128;
   const started = performance.now();
-  const stampPath = path.join(opts.dir, "generator.json");
+  const stampPath = path.join(opts.dir, SYNTHETIC_STAMP_FILE);
   const wanted: Stamp = { schema: STAMP_SCHEMA, version: SYNTHETIC_GENERATOR_VERSION, perClass: opts.perClass, seed: opts.seed, size };
   try {
     const stamp = await readJson<Stamp>(stampPath);

@@ -190,15 +190,18 @@ export function summaryMarkdown(summary: Summary): string {
   const lines: string[] = ["## Summary", ""];
   if (summary.synthetic) lines.push("> **Synthetic data.** These numbers come from the embedded synthetic dataset, not from cat and dog photos: they show the pipeline works, not how the networks compare on the study's task.", "");
   const top = summary.mostAccurate;
+  const single = summary.scores.length === 1;
   if (!top) {
     lines.push("No finished training history yet: nothing to compare.");
   } else {
     const interval = top.interval95 ? ` (95 % Wilson interval ${percent(top.interval95.low)}–${percent(top.interval95.high)}, ${top.images} images)` : "";
-    lines.push(`- **Most accurate:** ${top.displayName}, ${percent(top.accuracy)}${interval}.`);
-    if (summary.lowestLoss) lines.push(`- **Lowest validation loss:** ${summary.lowestLoss.displayName}, ${summary.lowestLoss.loss.toFixed(4)}.`);
+    // With one network there is nothing to rank: say what it scored, not that it "won".
+    if (single) lines.push(`- **Validation accuracy:** ${top.displayName}, ${percent(top.accuracy)}${interval}. One network was trained, so this run ranks nothing.`);
+    else lines.push(`- **Most accurate:** ${top.displayName}, ${percent(top.accuracy)}${interval}.`);
+    if (summary.lowestLoss) lines.push(`- **${single ? "Validation loss" : "Lowest validation loss"}:** ${summary.lowestLoss.displayName}, ${summary.lowestLoss.loss.toFixed(4)}.`);
     if (summary.fewestWrong) {
       const perClass = summary.fewestWrong.wrongPerClass ? ` (${Object.entries(summary.fewestWrong.wrongPerClass).map(([c, n]) => `${n} ${c}`).join(", ")})` : "";
-      lines.push(`- **Fewest wrong classifications:** ${summary.fewestWrong.displayName}, ${summary.fewestWrong.wrong} of ${summary.fewestWrong.images}${perClass}.`);
+      lines.push(`- **${single ? "Wrong classifications" : "Fewest wrong classifications"}:** ${summary.fewestWrong.displayName}, ${summary.fewestWrong.wrong} of ${summary.fewestWrong.images}${perClass}.`);
     }
     const margin = summary.topMargin;
     if (margin) {
@@ -213,8 +216,8 @@ export function summaryMarkdown(summary: Summary): string {
     }
   }
   for (const machine of summary.machines) {
-    lines.push(`- **Fastest on ${machine.machine} (${machine.engine}):** ${machine.fastest.displayName}, ${ms(machine.fastest.p50Ms)} p50 per image (model only).`);
-    if (machine.pareto.length) lines.push(`  Pareto set (accuracy vs p50 latency): ${machine.pareto.map((p) => `${p.displayName} (${percent(p.accuracy)}, ${ms(p.p50Ms)})`).join(" → ")}.`);
+    lines.push(`- **${single ? "Classification time" : "Fastest"} on ${machine.machine} (${machine.engine}):** ${machine.fastest.displayName}, ${ms(machine.fastest.p50Ms)} p50 per image (model only).`);
+    if (machine.pareto.length && !single) lines.push(`  Pareto set (accuracy vs p50 latency): ${machine.pareto.map((p) => `${p.displayName} (${percent(p.accuracy)}, ${ms(p.p50Ms)})`).join(" → ")}.`);
   }
   if (summary.epochs.length) {
     lines.push("- **Where training could have stopped:**");
@@ -224,7 +227,7 @@ export function summaryMarkdown(summary: Summary): string {
     }
   }
   const { accuracyCritical, latencyCritical, balanced } = summary.recommendation;
-  if (accuracyCritical || latencyCritical) {
+  if ((accuracyCritical || latencyCritical) && !single) {
     lines.push("", "### Recommendation", "");
     if (accuracyCritical) lines.push(`- Accuracy-critical use: **${name(accuracyCritical)}**${summary.topMargin && !summary.topMargin.significant ? " — though its lead is within the noise of this validation set" : ""}.`);
     if (latencyCritical) lines.push(`- Latency-critical use: **${name(latencyCritical)}** (fastest on ${summary.machines[0].machine}, ${summary.machines[0].engine}).`);

@@ -2,9 +2,10 @@
 // Vision Applications"), ported layer by layer from keras/src/applications/mobilenet.py.
 import * as tf from "@tensorflow/tfjs";
 import { apply, type BuildOptions, KerasNamer, resolveOptions } from "./common";
+import { formatAlpha, WIDTH_MULTIPLIERS } from "./width";
 
 /** Width multipliers Keras publishes ImageNet weights for. */
-export const MOBILENET_ALPHAS = [0.25, 0.5, 0.75, 1.0] as const;
+export const MOBILENET_ALPHAS = WIDTH_MULTIPLIERS.mobilenet!;
 
 // Pointwise filters (before alpha) and stride of the 13 depthwise-separable blocks;
 // a stride-2 block halves the resolution: 112 → 56 (block 2) → 28 (4) → 14 (6) → 7 (12) at 224 px.
@@ -26,7 +27,7 @@ const DEPTHWISE_BLOCKS: ReadonlyArray<{ filters: number; stride: 1 | 2 }> = [
 
 function checkAlpha(alpha: number): void {
   if (!(MOBILENET_ALPHAS as readonly number[]).includes(alpha)) {
-    throw new Error(`mobilenet: alpha must be one of ${MOBILENET_ALPHAS.join(", ")} (the Keras values), got ${alpha}`);
+    throw new Error(`mobilenet: alpha must be one of ${MOBILENET_ALPHAS.map(formatAlpha).join(", ")} (the Keras values), got ${alpha}`);
   }
 }
 

@@ -2,9 +2,10 @@
 // ported layer by layer from keras/src/applications/mobilenet_v2.py.
 import * as tf from "@tensorflow/tfjs";
 import { apply, applyClassifierOrPooling, type BuildOptions, channelsOf, KerasNamer, resolveOptions } from "./common";
+import { formatAlpha, WIDTH_MULTIPLIERS } from "./width";
 
 /** Width multipliers Keras publishes ImageNet weights for. */
-export const MOBILENET_V2_ALPHAS = [0.35, 0.5, 0.75, 1.0, 1.3, 1.4] as const;
+export const MOBILENET_V2_ALPHAS = WIDTH_MULTIPLIERS.mobilenet_v2!;
 
 // Inverted residual blocks 0–16: output filters (before alpha), stride, expansion.
 // Resolution at 224 px: 112 (blocks 0–2), 56 (3–5), 28 (6–9), 14 (10–15), 7 (16).
@@ -78,7 +79,7 @@ export function buildMobileNetV2(opts: BuildOptions = {}): tf.LayersModel {
   const options = resolveOptions(opts, { name: "mobilenet_v2", defaultInputSize: 224, minInputSize: 32 });
   const alpha = opts.alpha ?? 1.0;
   if (!(MOBILENET_V2_ALPHAS as readonly number[]).includes(alpha)) {
-    throw new Error(`mobilenet_v2: alpha must be one of ${MOBILENET_V2_ALPHAS.join(", ")} (the Keras values), got ${alpha}`);
+    throw new Error(`mobilenet_v2: alpha must be one of ${MOBILENET_V2_ALPHAS.map(formatAlpha).join(", ")} (the Keras values), got ${alpha}`);
   }
   const input = tf.input({ shape: options.inputShape, name: "input_layer" });
 

@@ -6,7 +6,7 @@ import type { ArchId } from "./ids";
 import { loadKerasWeights } from "./keras-h5";
 import { buildArchitecture, getArchSpec } from "./registry";
 import { withSeededInitialisation } from "./seeded-init";
-import { ensureWeights } from "./weights";
+import { checkWeightsFile, ensureWeights, type LoadedWeights, weightsFileFor } from "./weights";
 
 export interface TransferModel {
   arch: ArchId;
@@ -18,6 +18,8 @@ export interface TransferModel {
   model: tf.LayersModel;
   featureSize: number;
   buildSeconds: number;
+  /** The ImageNet weights file loaded into the base (WEIGHTS=imagenet), hashed; undefined = random. */
+  loadedWeights?: LoadedWeights;
 }
 
 export interface TransferOptions {
@@ -38,8 +40,10 @@ export async function buildTransferModel(id: string, opts: TransferOptions): Pro
   const spec = getArchSpec(id);
   if (!Number.isInteger(opts.classes) || opts.classes < 2) throw new Error(`transfer model: classes must be a whole number ≥ 2, got ${opts.classes}`);
   // Resolve the weights file first: a missing file should fail before minutes of model building.
-  const weightsPath =
-    opts.weights === "imagenet" ? await ensureWeights(spec.id, { weightsDir: opts.weightsDir, includeTop: false, alpha: opts.alpha, inputSize: opts.inputSize }) : undefined;
+  const location = { weightsDir: opts.weightsDir, includeTop: false, alpha: opts.alpha, inputSize: opts.inputSize };
+  const weightsPath = opts.weights === "imagenet" ? await ensureWeights(spec.id, location) : undefined;
+  // A wrong or damaged file fails here, naming it, rather than as a shape error or silent nonsense.
+  const loadedWeights = weightsPath ? await checkWeightsFile(weightsPath, weightsFileFor(spec.id, location)) : undefined;
 
   const build = () => {
     const base = buildArchitecture(spec.id, {
@@ -65,7 +69,7 @@ export async function buildTransferModel(id: string, opts: TransferOptions): Pro
   // With a seed, every random initial weight (the base's too, which WEIGHTS=none keeps) follows it.
   const { base, head, model, featureSize } = opts.seed === undefined ? build() : withSeededInitialisation(opts.seed, build);
   if (weightsPath) await loadKerasWeights(base, weightsPath);
-  return { arch: spec.id, base, head, model, featureSize, buildSeconds: (performance.now() - started) / 1000 };
+  return { arch: spec.id, base, head, model, featureSize, buildSeconds: (performance.now() - started) / 1000, loadedWeights };
 }
 
 /** Releases every weight of a transfer model once (base, head and model share layers). */

@@ -1,10 +1,11 @@
 // The ImageNet weights cache: where each Keras .h5 file lives, a check that it is there (with a message
 // saying which file to put where), and a resumable, hash-checked download.
+import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { downloadFile, type DownloadOptions } from "../io/download";
 import type { ArchId } from "./ids";
-import { getArchSpec, type WeightsFile } from "./registry";
+import { getArchSpec, type WeightsFile, type WeightsHash } from "./registry";
 
 export interface WeightsLocation {
   weightsDir: string;
@@ -73,4 +74,32 @@ export async function downloadWeights(
   const hash = weights.hash ? { [weights.hash.algorithm]: weights.hash.value } : {};
   const result = await downloadFile({ url, file, ...hash, onProgress: opts.onProgress });
   return { path: result.file, bytes: result.bytes, alreadyPresent: result.alreadyPresent };
+}
+
+/** What a run records about the ImageNet weights it loaded: the file, its SHA-256, the published hash. */
+export interface LoadedWeights {
+  file: string;
+  sha256: string;
+  /** The hash Keras publishes for this file, or null where it publishes none (then unchecked). */
+  published: WeightsHash | null;
+}
+
+export class WeightsHashMismatchError extends Error {
+  constructor(file: string, algorithm: string, found: string, expected: string) {
+    super(`ImageNet weights file ${file} is not the Keras file: its ${algorithm} is ${found}, Keras publishes ${expected}. Delete it and download it again (\`npx showcase weights download <id>\`)`);
+    this.name = "WeightsHashMismatchError";
+  }
+}
+
+/** Hashes the weights file and checks it against the published hash where there is one. */
+export async function checkWeightsFile(file: string, weights: WeightsFile): Promise<LoadedWeights> {
+  const bytes = await fs.readFile(file);
+  const digest = (algorithm: string) => createHash(algorithm).update(bytes).digest("hex");
+  const sha256 = digest("sha256");
+  const published = weights.hash ?? null;
+  if (published) {
+    const found = published.algorithm === "sha256" ? sha256 : digest(published.algorithm);
+    if (found !== published.value.toLowerCase()) throw new WeightsHashMismatchError(file, published.algorithm, found, published.value);
+  }
+  return { file: path.basename(file), sha256, published };
 }

@@ -15,7 +15,7 @@ import { largestActivationBytesPerImage, planMicroBatches } from "../engine/inde
 import { foldBatchNormForInference, planMicroBatch, trainingBytesPerImage } from "../engine/wasm/index";
 import type { EngineDescription } from "../engine/types";
 import { fileExists, readJson, removeStaleTempFiles, writeJsonAtomic } from "../io/atomic";
-import { applyTransferMode, buildTransferModel, disposeTransferModel, getArchSpec, preprocessInput, type TransferModel } from "../models/index";
+import { alphaFor, applyTransferMode, buildTransferModel, disposeTransferModel, getArchSpec, preprocessInput, type TransferModel, widthLabel } from "../models/index";
 import type { ArchId } from "../models/ids";
 import { startGpuSampler } from "../system/index";
 import { calibrateBatchNorm } from "./calibrate";
@@ -130,15 +130,18 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
 
   const frozen = params.transfer.kind === "frozen";
   const inputSize = inputSizeFor(arch, params.imageSize);
+  const alpha = alphaFor(arch, params.alpha);
+  const displayName = widthLabel(spec.displayName, alpha);
   const buildStarted = performance.now();
   const cpuStarted = process.cpuUsage();
-  emit({ phase: "build", epoch: 0, message: `building ${spec.displayName} at ${inputSize} px (weights: ${params.weights})${inputSize !== params.imageSize ? ` — raised from IMAGE_SIZE=${params.imageSize}, its minimum` : ""}` });
+  emit({ phase: "build", epoch: 0, message: `building ${displayName} at ${inputSize} px (weights: ${params.weights})${inputSize !== params.imageSize ? ` — raised from IMAGE_SIZE=${params.imageSize}, its minimum` : ""}` });
   const transfer = await buildTransferModel(arch, {
     inputSize,
     classes: opts.dataset.classes.length,
     weights: params.weights,
     weightsDir: params.weightsDir,
     seed: params.seed,
+    alpha,
   });
   const optimizer = createOptimizer({ name: params.optimizer, learningRate: params.learningRate });
   let validationFeatures: { xs: tf.Tensor2D; ys: tf.Tensor2D } | undefined;
@@ -184,7 +187,8 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
     const history = (status: ArchHistory["status"], saveSeconds = 0, stoppedEarly = false): ArchHistory => ({
       schema: HISTORY_SCHEMA,
       arch,
-      displayName: spec.displayName,
+      displayName,
+      ...(alpha !== undefined ? { alpha } : {}),
       status,
       inputSize,
       parameters: countParams(transfer.model.weights),
@@ -202,6 +206,8 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
         backend: opts.engine.backend,
         resumedAtEpochs,
         transfer: formatTransfer(params.transfer),
+        weights: params.weights,
+        ...(transfer.loadedWeights ? { weightsFile: transfer.loadedWeights } : {}),
         batchSize: params.batchSize,
         stepsPerEpoch: batches,
         trainImages: opts.dataset.splits.train.length,

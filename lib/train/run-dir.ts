@@ -84,6 +84,8 @@ export function configOf(params: RunParams, dataset: DatasetIdentity): Record<st
     epochs: params.epochs,
     seed: params.seed,
     weights: params.weights,
+    // only when set, so that runs created before ALPHA existed keep their fingerprint
+    ...(params.alpha !== undefined ? { alpha: params.alpha } : {}),
     transfer: formatTransfer(params.transfer),
     imageSize: params.imageSize,
     batchSize: params.batchSize,

@@ -4,7 +4,7 @@
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { RunParams } from "../config";
-import { loadManifest, manifestPathFor, prepareDataset, type DatasetManifest } from "../data/index";
+import { assertPhotos, loadManifest, manifestPathFor, prepareDataset, type DatasetManifest } from "../data/index";
 import type { EngineDescription } from "../engine/types";
 import { fileExists, readJson } from "../io/atomic";
 import { registerCustomLayers } from "../models/index";
@@ -38,6 +38,7 @@ export async function datasetFor(params: RunParams, opts: { onMessage?: (message
   const manifestPath = manifestPathFor(params);
   if (await fileExists(manifestPath)) {
     const manifest = await loadManifest(manifestPath);
+    assertPhotos(params, manifest);
     const requested = manifest.requested;
     if (
       manifest.seed === params.seed &&

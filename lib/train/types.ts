@@ -28,7 +28,10 @@ export interface EpochLog {
 export interface ArchHistory {
   schema: typeof HISTORY_SCHEMA;
   arch: ArchId;
+  /** The label of every table and chart: "MobileNet α=0.25" when ALPHA set the width. */
   displayName: string;
+  /** Width multiplier the network was built with (MobileNets with ALPHA set); absent = none / Keras' 1.0. */
+  alpha?: number;
   status: "running" | "finished";
   inputSize: number;
   parameters: number;
@@ -58,6 +61,10 @@ export interface ArchHistoryProvenance {
   /** Epochs at which a resumed session continued (e.g. [3] after a kill during epoch 3). */
   resumedAtEpochs: number[];
   transfer: string;
+  /** WEIGHTS of the run (absent in histories written before it was recorded). */
+  weights?: "imagenet" | "none";
+  /** WEIGHTS=imagenet: the Keras file loaded, its SHA-256 and the hash Keras publishes (null: none published). */
+  weightsFile?: { file: string; sha256: string; published: { algorithm: "md5" | "sha256"; value: string } | null };
   batchSize: number;
   stepsPerEpoch: number;
   trainImages: number;
