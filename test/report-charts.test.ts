@@ -55,7 +55,7 @@ test("frames: one per sheet, with the study's columns and the missing and failed
   assert.equal(run.get("Missing"), "inception_v3");
   assert.match(String(run.get("Synthetic data")), /^yes/);
   const specs = new Map(frameRows(frames[6].frame).map(([field, ...values]) => [field, values]));
-  assert.deepEqual(frames[6].frame.columns, ["Field", "Training machine", "laptop", "workstation"]);
+  assert.deepEqual(frames[6].frame.columns, ["Field", "trainer-trainer", "laptop", "workstation"]);
   assert.deepEqual(specs.get("CPU"), ["Trainer CPU", "laptop CPU", "workstation CPU"]);
 });
 

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
@@ -11,6 +11,7 @@ import ExcelJS from "exceljs";
 import { mergeLatency } from "../lib/evaluate/latency-file";
 import { summarize } from "../lib/evaluate/summary";
 import { BEST_FILL_ARGB, buildFrames, frameRows, NUMBER_FORMATS, type ReportFrame, SHEET_NAMES, writeWorkbook } from "../lib/report/index";
+import { collectInventory, machineSlug } from "../lib/system/index";
 import { fixtureResults } from "./report-fixture";
 
 function fixtureFrames(): ReportFrame[] {
@@ -91,6 +92,52 @@ test("LibreOffice opens the workbook (converted to CSV)", { skip: LIBREOFFICE ? 
     assert.equal(csv.length, frameRows(frames[0].frame).length + 1);
     // LibreOffice writes the stored values (not the display format): they must be the frame's.
     frameRows(frames[0].frame).forEach((row, r) => assert.equal(csv[r + 1], row.map((v) => (v === null ? "" : String(v))).join(",")));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("Machine Specs and Run sheets: GPU memory, numbers as numbers, one column per machine, the run's set-up, today's date", async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), "workbook-specs-"));
+  try {
+    // The inventory lib/system really writes, with a GPU from a fake nvidia-smi.
+    const smi = path.join(dir, "nvidia-smi");
+    await writeFile(smi, '#!/bin/sh\necho "NVIDIA H100 80GB HBM3, 81559 MiB, 580.159.04"\n');
+    await chmod(smi, 0o755);
+    const inventory = await collectInventory({ env: { PATH: `${dir}${path.delimiter}${process.env.PATH}` } });
+    const results = fixtureResults();
+    const engine = { engine: "webgpu" as const, backend: "webgpu", device: "gpu" as const, reason: "test", warnings: [], threads: 1, versions: {} };
+    results.manifest = { ...results.manifest, inventory: { ...inventory }, engine, params: { ...results.manifest!.params, weights: "imagenet", transfer: { kind: "top", blocks: 2 } } };
+    const here = machineSlug(inventory);
+    results.latency = [{ ...results.latency[1], machine: here, engine, inventory: { ...inventory } }, results.latency[0]];
+    const summary = summarize({ histories: results.histories, evaluations: results.evaluations, latency: mergeLatency(results.latency), failures: results.failures, missing: results.missing, synthetic: true });
+    const before = Date.now();
+    const file = await writeWorkbook({ frames: buildFrames({ results, summary }), path: path.join(dir, "tables.xlsx") });
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(await readFile(file));
+    assert.ok(workbook.created.getTime() >= before - 1000 && workbook.created.getTime() <= Date.now() + 1000, `created ${workbook.created.toISOString()}`);
+
+    const specs = workbook.getWorksheet("Machine Specs")!;
+    assert.deepEqual((specs.getRow(1).values as unknown[]).slice(1), ["Field", here, "laptop"], "the machine that trained and timed is one column");
+    const field = (name: string) => {
+      const row = (specs.getColumn(1).values as unknown[]).indexOf(name);
+      assert.ok(row > 0, `Machine Specs has a "${name}" row`);
+      return [specs.getCell(row, 2).value, specs.getCell(row, 3).value];
+    };
+    assert.deepEqual(field("Used for"), ["training (webgpu), latency (webgpu)", "latency (wasm)"]);
+    assert.deepEqual(field("GPU memory (MiB)"), [81559, null]);
+    assert.deepEqual(field("GPUs"), ["NVIDIA H100 80GB HBM3", "none"]);
+    assert.deepEqual(field("Logical cores"), [inventory.cpu.logicalCores, 8]);
+    assert.equal(typeof field("RAM (GiB)")[0], "number");
+    assert.equal(typeof field("Disk free (GiB)")[0], "number");
+
+    const run = workbook.getWorksheet("Run")!;
+    const value = new Map((run.getSheetValues() as unknown[][]).slice(2).map((row) => [row[1], row[2]]));
+    assert.equal(value.get("Weights"), "imagenet");
+    assert.equal(value.get("Transfer"), "top:2");
+    assert.equal(value.get("Engine"), "webgpu (backend webgpu)");
+    assert.equal(value.get("Device"), "gpu");
+    assert.equal(value.get("Epochs"), 3, "numbers as numbers");
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,10 +1,12 @@
 // The study's tables as plain data (columns with a format and a "best" direction, rows of cells).
 // frames.ts turns them into danfo DataFrames; the workbook and the notebook read those frames.
-import type { LatencyFile, LatencyRow } from "../evaluate/latency-file";
+import type { LatencyRow } from "../evaluate/latency-file";
 import { mergeLatency } from "../evaluate/latency-file";
 import type { RunResults } from "../evaluate/run";
 import { epochAdvice, type Summary } from "../evaluate/summary";
 import type { ArchHistory } from "../train/types";
+import { formatTransfer, type TransferMode } from "../config";
+import { type MachineInventory, machineSlug } from "../system/index";
 
 export const SHEET_NAMES = ["Training Duration", "Validation Accuracy", "Validation Loss", "Classification Time", "Wrong Classifications", "Models", "Machine Specs", "Run"] as const;
 export type SheetName = (typeof SHEET_NAMES)[number];
@@ -138,62 +140,61 @@ export function modelsTable(histories: readonly ArchHistory[]): Table {
 }
 
 const GIB = 1024 ** 3;
+const gib = (bytes: number) => Math.round((10 * bytes) / GIB) / 10;
 
-/** Readable fields of a lib/system MachineInventory; unknown shapes fall back to flattened keys. */
-export function inventoryFields(inventory: Record<string, unknown>): [string, string][] {
-  const inv = inventory as {
-    hostname?: string;
-    cpu?: { model?: string; logicalCores?: number };
-    memory?: { totalBytes?: number };
-    disk?: { totalBytes?: number; freeBytes?: number };
-    os?: { platform?: string; release?: string; arch?: string; distribution?: string };
-    node?: string;
-    versions?: Record<string, string>;
-    gpus?: { name?: string; memoryTotalMiB?: number; driverVersion?: string }[];
-    gpuNote?: string;
+/** A machine's specs as (field, value) rows: numbers stay numbers, so a spreadsheet can compute with them. */
+export function inventoryFields(inventory: Partial<MachineInventory>): [string, Cell][] {
+  const fields: [string, Cell][] = [];
+  const add = (name: string, value: Cell | undefined) => {
+    if (value !== undefined && value !== null && value !== "") fields.push([name, value]);
   };
-  const fields: [string, string][] = [];
-  const add = (name: string, value: unknown) => {
-    if (value !== undefined && value !== null && value !== "") fields.push([name, String(value)]);
-  };
-  add("Host", inv.hostname);
-  add("CPU", inv.cpu?.model);
-  add("Logical cores", inv.cpu?.logicalCores);
-  if (inv.memory?.totalBytes) add("RAM (GiB)", (inv.memory.totalBytes / GIB).toFixed(1));
-  if (inv.disk?.totalBytes) add("Disk free / total (GiB)", `${((inv.disk.freeBytes ?? 0) / GIB).toFixed(0)} / ${(inv.disk.totalBytes / GIB).toFixed(0)}`);
-  if (inv.os) add("OS", [inv.os.distribution ?? inv.os.platform, inv.os.release, inv.os.arch].filter(Boolean).join(" "));
-  add("Node", inv.node);
-  for (const [name, version] of Object.entries(inv.versions ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) add(name, version);
-  add("GPUs", inv.gpus && inv.gpus.length ? inv.gpus.map((g) => [g.name, g.memoryTotalMiB ? `${g.memoryTotalMiB} MiB` : "", g.driverVersion ? `driver ${g.driverVersion}` : ""].filter(Boolean).join(", ")).join("; ") : (inv.gpuNote ?? "none"));
-  if (fields.length <= 1) {
-    const flatten = (prefix: string, value: unknown): void => {
-      if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) flatten(prefix ? `${prefix}.${k}` : k, v);
-      else add(prefix, value);
-    };
-    fields.length = 0;
-    flatten("", inventory);
+  add("Host", inventory.hostname);
+  add("CPU", inventory.cpu?.model);
+  add("Logical cores", inventory.cpu?.logicalCores);
+  if (inventory.memory?.totalBytes) add("RAM (GiB)", gib(inventory.memory.totalBytes));
+  if (inventory.disk && "totalBytes" in inventory.disk) {
+    add("Disk total (GiB)", gib(inventory.disk.totalBytes));
+    add("Disk free (GiB)", gib(inventory.disk.freeBytes));
+  }
+  if (inventory.os) add("OS", [inventory.os.distribution ?? inventory.os.platform, inventory.os.release, inventory.os.arch].filter(Boolean).join(" "));
+  add("Node", inventory.node);
+  for (const [name, version] of Object.entries(inventory.versions ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) add(name, version);
+  const gpus = inventory.gpus ?? [];
+  add("GPUs", gpus.length ? gpus.map((g) => g.name).join("; ") : (inventory.gpuNote ?? "none"));
+  if (gpus.length) {
+    add("GPU memory (MiB)", gpus.reduce((sum, g) => sum + g.memoryMiB, 0));
+    add("GPU driver", [...new Set(gpus.map((g) => g.driverVersion))].join("; "));
   }
   return fields;
 }
 
-/** One column per machine: the training machine (from run.json) and every machine that measured latency. */
+/**
+ * One column per machine — the training machine (run.json) and every machine that measured latency,
+ * each once: a machine that did both is one column whose "Used for" row says so.
+ */
 export function machineSpecsTable(results: Pick<RunResults, "manifest" | "latency">): Table {
-  const machines: { label: string; inventory: Record<string, unknown>; engine?: string }[] = [];
-  if (results.manifest?.inventory) machines.push({ label: "Training machine", inventory: results.manifest.inventory, engine: results.manifest.engine?.engine });
-  const seen = new Set<string>();
-  for (const file of results.latency as LatencyFile[]) {
-    if (seen.has(file.machine)) continue;
-    seen.add(file.machine);
-    machines.push({ label: file.machine, inventory: file.inventory, engine: [...new Set(results.latency.filter((f) => f.machine === file.machine).map((f) => f.engine.engine))].join(", ") });
-  }
-  const perMachine = machines.map((m) => new Map([...inventoryFields(m.inventory), ...(m.engine ? ([["Engine", m.engine]] as [string, string][]) : [])]));
-  const fieldNames = [...new Set(perMachine.flatMap((m) => [...m.keys()]))];
+  const machines = new Map<string, { inventory: Partial<MachineInventory>; uses: string[] }>();
+  const use = (slug: string, inventory: Partial<MachineInventory>, what: string) => {
+    const machine = machines.get(slug) ?? { inventory, uses: [] };
+    machine.uses.push(what);
+    machines.set(slug, machine);
+  };
+  const trained = results.manifest?.inventory as Partial<MachineInventory> | undefined;
+  if (trained) use(slugOf(trained) ?? "Training machine", trained, `training (${results.manifest?.engine?.engine ?? "engine unknown"})`);
+  for (const file of results.latency) use(file.machine, file.inventory as Partial<MachineInventory>, `latency (${file.engine.engine})`);
+  const columns = [...machines.entries()].map(([slug, m]) => ({ slug, fields: new Map<string, Cell>([["Used for", m.uses.join(", ")], ...inventoryFields(m.inventory)]) }));
+  const fieldNames = [...new Set(columns.flatMap((m) => [...m.fields.keys()]))];
   return {
     sheet: "Machine Specs",
     title: "Machine specifications",
-    columns: [{ name: "Field", format: "text" }, ...machines.map((m): ColumnSpec => ({ name: m.label, format: "text" }))],
-    rows: fieldNames.map((field) => [field, ...perMachine.map((m) => m.get(field) ?? null)]),
+    columns: [{ name: "Field", format: "text" }, ...columns.map((m): ColumnSpec => ({ name: m.slug, format: "text" }))],
+    rows: fieldNames.map((field) => [field, ...columns.map((m) => m.fields.get(field) ?? null)]),
   };
+}
+
+/** The machine name latency files use, when the inventory has what it needs. */
+function slugOf(inventory: Partial<MachineInventory>): string | undefined {
+  return inventory.hostname && inventory.cpu ? machineSlug({ hostname: inventory.hostname, cpu: inventory.cpu, gpus: inventory.gpus ?? [] }) : undefined;
 }
 
 export function runTable(results: RunResults, summary: Summary): Table {
@@ -211,7 +212,10 @@ export function runTable(results: RunResults, summary: Summary): Table {
     ["Seed", params?.seed ?? null],
     ["Dataset", m?.dataset ? `${m.dataset.dataset ?? ""} (${m.dataset.source ?? "?"})` : null],
     ["Synthetic data", m?.dataset?.synthetic === undefined ? null : m.dataset.synthetic ? "yes — the numbers show the pipeline, not the study's task" : "no"],
-    ["Training engine", m?.engine ? `${m.engine.engine} (${m.engine.backend}, ${m.engine.device})` : null],
+    ["Weights", typeof params?.weights === "string" ? params.weights : null],
+    ["Transfer", params?.transfer ? formatTransfer(params.transfer as TransferMode) : null],
+    ["Engine", m?.engine?.engine ? `${m.engine.engine} (backend ${m.engine.backend ?? "?"})` : null],
+    ["Device", m?.engine?.device ?? null],
     ["Git commit", m?.git?.commit ? `${m.git.commit.slice(0, 12)}${m.git.dirty ? " (dirty)" : ""}` : null],
     ["Finished", results.histories.map((h) => h.arch).join(", ") || "none"],
     ["Evaluated", results.evaluations.map((e) => e.arch).join(", ") || "none"],
@@ -219,7 +223,7 @@ export function runTable(results: RunResults, summary: Summary): Table {
     ["Missing", summary.missing.join(", ") || "none"],
     ["Unfinished", summary.unfinished.join(", ") || "none"],
   ];
-  return { sheet: "Run", title: "Run", columns: [{ name: "Field", format: "text" }, { name: "Value", format: "text" }], rows: rows.map(([field, value]) => [field, value === null ? null : String(value)]) };
+  return { sheet: "Run", title: "Run", columns: [{ name: "Field", format: "text" }, { name: "Value", format: "text" }], rows: rows.map(([field, value]) => [field, value === undefined ? null : value]) };
 }
 
 export function buildTables(opts: { results: RunResults; summary: Summary }): Table[] {

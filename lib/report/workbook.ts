@@ -68,14 +68,14 @@ function addSheet(workbook: Workbook, report: ReportFrame): Worksheet {
 }
 
 /** Builds the workbook in memory (one sheet per frame, in the given order). */
-export function buildWorkbook(frames: readonly ReportFrame[], opts: { title?: string } = {}): Workbook {
+export function buildWorkbook(frames: readonly ReportFrame[], opts: { title?: string; created?: Date } = {}): Workbook {
   const ExcelJS = loadExcel();
   const workbook = new ExcelJS.Workbook();
   workbook.creator = "deeplearning-showcase";
   workbook.title = opts.title ?? "Deeplearning showcase tables";
-  // Fixed dates: the same data gives the same workbook content.
-  workbook.created = new Date(0);
-  workbook.modified = new Date(0);
+  // The day it was written: spreadsheet clients show it in the file's properties.
+  workbook.created = opts.created ?? new Date();
+  workbook.modified = workbook.created;
   for (const frame of frames) addSheet(workbook, frame);
   return workbook;
 }
