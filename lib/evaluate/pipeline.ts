@@ -9,7 +9,7 @@ import { decodeOne, evalBatches, loadManifest, manifestPathFor } from "../data/i
 import type { DatasetManifest } from "../data/types";
 import type { EngineDescription } from "../engine/types";
 import { fileExists, readJson } from "../io/atomic";
-import { buildTransferModel, disposeTransferModel, getArchSpec, preprocessInput } from "../models/index";
+import { buildTransferModel, disposeTransferModel, getArchSpec, inputSizeFor, preprocessInput } from "../models/index";
 import { collectInventory, machineSlug } from "../system/index";
 import { acquireRunLock, datasetFor, loadTrainedModel, runDirFor } from "../train/index";
 import type { ArchHistory } from "../train/types";
@@ -139,7 +139,7 @@ async function evaluateLocked(params: RunParams, opts: EvaluateOptions): Promise
   const machine = machineSlug(inventory);
   const latencyPath = path.join(runDir, latencyFileName({ machine, engine: opts.engine.engine }));
   const previous = !opts.force && (await fileExists(latencyPath)) ? await readJson<LatencyFile>(latencyPath) : undefined;
-  const archs = histories.length > 0 && !sharded ? histories.map((h) => ({ arch: h.arch as string, displayName: h.displayName, inputSize: h.inputSize })) : params.archs.map((arch) => ({ arch: arch as string, displayName: getArchSpec(arch).displayName, inputSize: params.imageSize }));
+  const archs = histories.length > 0 && !sharded ? histories.map((h) => ({ arch: h.arch as string, displayName: h.displayName, inputSize: h.inputSize })) : params.archs.map((arch) => ({ arch: arch as string, displayName: getArchSpec(arch).displayName, inputSize: inputSizeFor(arch, params.imageSize) }));
   const imagePath = dataset.splits.validation[0]?.path ?? dataset.splits.train[0]?.path;
   if (!imagePath) throw new Error(`dataset ${dataset.dataset} has no images to time predictions on — prepare it first (notebook 01 or \`npx showcase data\`)`);
   let models: LatencyFile["models"] = "trained";

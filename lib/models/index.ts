@@ -3,7 +3,7 @@
 export { ARCH_IDS, type ArchId, isArchId } from "./ids";
 export { alphaFor, alphaNote, allowedAlphas, formatAlpha, hasWidthMultiplier, WIDTH_MULTIPLIERS, widthLabel } from "./width";
 export type { BuildOptions, Pooling } from "./common";
-export { ARCHITECTURES, type ArchSpec, buildArchitecture, defineRegistry, getArchSpec, KERAS_WEIGHTS_BASE_URL, type WeightsFile, type WeightsHash } from "./registry";
+export { ARCHITECTURES, type ArchSpec, buildArchitecture, defineRegistry, getArchSpec, inputSizeFor, KERAS_WEIGHTS_BASE_URL, type WeightsFile, type WeightsHash } from "./registry";
 export { PREPROCESS_MODES, type PreprocessMode, preprocessInput } from "./preprocess";
 export { loadKerasWeights, readFileLayers } from "./keras-h5";
 export { checkWeightsFile, downloadWeights, ensureWeights, type LoadedWeights, WeightsHashMismatchError, type WeightsLocation, WeightsMissingError, weightsFileFor, weightsFilePath } from "./weights";

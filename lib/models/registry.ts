@@ -205,6 +205,14 @@ export function getArchSpec(id: string): ArchSpec {
   return ARCHITECTURES[id];
 }
 
+/**
+ * The input size an architecture runs at: IMAGE_SIZE, raised to its minimum (Inception: 75). The one
+ * rule for training, evaluation and latency, so that every path times the size that was trained.
+ */
+export function inputSizeFor(arch: string, imageSize: number): number {
+  return Math.max(imageSize, getArchSpec(arch).minInputSize);
+}
+
 export function buildArchitecture(id: string, opts: BuildOptions = {}): tf.LayersModel {
   const spec = getArchSpec(id);
   if (opts.alpha !== undefined && !spec.alphas) throw new Error(`${id}: alpha applies to mobilenet and mobilenet_v2 only`);

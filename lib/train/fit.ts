@@ -15,7 +15,7 @@ import { largestActivationBytesPerImage, planMicroBatches } from "../engine/inde
 import { foldBatchNormForInference, planMicroBatch, trainingBytesPerImage } from "../engine/wasm/index";
 import type { EngineDescription } from "../engine/types";
 import { fileExists, readJson, removeStaleTempFiles, writeJsonAtomic } from "../io/atomic";
-import { alphaFor, applyTransferMode, buildTransferModel, disposeTransferModel, getArchSpec, preprocessInput, type TransferModel, widthLabel } from "../models/index";
+import { alphaFor, applyTransferMode, buildTransferModel, disposeTransferModel, getArchSpec, inputSizeFor, preprocessInput, type TransferModel, widthLabel } from "../models/index";
 import type { ArchId } from "../models/ids";
 import { startGpuSampler } from "../system/index";
 import { calibrateBatchNorm } from "./calibrate";
@@ -72,11 +72,6 @@ export async function isArchFinished(runDir: string, arch: string): Promise<Arch
   if (!(await fileExists(paths.history)) || !(await fileExists(path.join(paths.model, "model.json")))) return undefined;
   const history = await readJson<ArchHistory>(paths.history);
   return history.schema === HISTORY_SCHEMA && history.status === "finished" ? history : undefined;
-}
-
-/** Input size for an architecture: IMAGE_SIZE, raised to the architecture's minimum (Inception: 75). */
-export function inputSizeFor(arch: ArchId, imageSize: number): number {
-  return Math.max(imageSize, getArchSpec(arch).minInputSize);
 }
 
 function countParams(weights: readonly tf.LayerVariable[]): number {
