@@ -2,12 +2,14 @@
 // (conv, batch norm, ReLU6, depthwise and separable conv, zero padding, concat, add, pooling,
 // dense) train a few steps on each backend from the same weights; losses must agree to 1e-4.
 // WebGPU runs on Mesa's lavapipe (software Vulkan, scripts/fetch-lavapipe.sh) in a child process,
-// because the Vulkan loader reads its environment at start. Skips, saying why, without the driver.
+// because the Vulkan loader reads its environment at start. Skips, saying why, without the driver
+// (fails instead with REQUIRE_TOOLS=1, as in CI).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
 import { findLavapipe } from "../lib/engine/lavapipe";
+import { skipWithout, tool } from "./tools";
 
 const CHILD_FLAG = "SHOWCASE_WEBGPU_PARITY_CHILD";
 const STEPS = 3;
@@ -98,7 +100,8 @@ if (process.env[CHILD_FLAG]) {
     .finally(() => process.stdout.write("", () => process.exit(process.exitCode ?? 0)));
 } else {
   const lavapipe = findLavapipe();
-  test("webgpu (software Vulkan) trains like cpu: losses equal to 1e-4", { skip: lavapipe.found ? false : lavapipe.reason, timeout: 120_000 }, () => {
+  test("webgpu (software Vulkan) trains like cpu: losses equal to 1e-4", { skip: skipWithout("lavapipe"), timeout: 120_000 }, () => {
+    tool("lavapipe");
     if (!lavapipe.found) return;
     const run = spawnSync(process.execPath, ["--import", "tsx", __filename], {
       env: { ...process.env, ...lavapipe.env, [CHILD_FLAG]: "1" },

@@ -2,7 +2,7 @@
 // first failing cell, cell timeouts, kernel crashes; and a cross-check with Debian's nbconvert.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, promises as fs } from "node:fs";
+import { promises as fs } from "node:fs";
 import { spawnSync } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -10,6 +10,7 @@ import { type CodeCell, type Notebook, type Output, joinText, readNotebook, writ
 import { describeError, runNotebook } from "../lib/notebook/runner";
 import { installKernelSpec } from "../lib/notebook/kernelspec";
 import { projectPath } from "../lib/paths";
+import { skipWithout, tool } from "./tools";
 
 const FIXTURES = projectPath("test", "fixtures", "notebooks");
 const ISO_DATE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
@@ -135,13 +136,8 @@ test("error text from tslab's stderr becomes ename/evalue", () => {
   assert.match(describeError("").evalue, /without an error message/);
 });
 
-test("cross-check with Debian's jupyter nbconvert: same outputs, and our executed notebook validates", async (t) => {
-  const python = "/usr/bin/python3";
-  const probe = existsSync(python) ? spawnSync(python, ["-c", "import nbconvert, nbformat"], { encoding: "utf8" }) : undefined;
-  if (!probe || probe.status !== 0) {
-    t.skip("Debian's nbconvert is not installed (apt-get install python3-nbconvert jupyter-nbconvert)");
-    return;
-  }
+test("cross-check with Debian's jupyter nbconvert: same outputs, and our executed notebook validates", { skip: skipWithout("nbconvert") }, async () => {
+  const python = tool("nbconvert");
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "showcase-nbconvert-"));
   try {
     const notebookPath = path.join(dir, "passing.ipynb");

@@ -2,7 +2,6 @@
 // header bold and frozen, number formats, best values highlighted; LibreOffice opens it when installed.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -13,6 +12,7 @@ import { summarize } from "../lib/evaluate/summary";
 import { BEST_FILL_ARGB, buildFrames, frameRows, NUMBER_FORMATS, type ReportFrame, SHEET_NAMES, writeWorkbook } from "../lib/report/index";
 import { collectInventory, machineSlug } from "../lib/system/index";
 import { fixtureResults } from "./report-fixture";
+import { skipWithout, tool } from "./tools";
 
 function fixtureFrames(): ReportFrame[] {
   const results = fixtureResults();
@@ -78,14 +78,36 @@ test("workbook round trip: sheets, every cell, formats, frozen bold header, best
   }
 });
 
-const LIBREOFFICE = ["/usr/bin/libreoffice", "/usr/bin/soffice"].find((p) => existsSync(p));
+// A second, independent reader: Python's openpyxl, every sheet, every cell, against the frames.
+const READ_ALL_SHEETS = `
+import json, sys, openpyxl
+book = openpyxl.load_workbook(sys.argv[1], data_only=True)
+json.dump([{"name": sheet.title, "rows": [list(row) for row in sheet.iter_rows(values_only=True)]} for sheet in book.worksheets], sys.stdout)
+`;
 
-test("LibreOffice opens the workbook (converted to CSV)", { skip: LIBREOFFICE ? false : "LibreOffice is not installed (/usr/bin/libreoffice)" }, async () => {
+test("openpyxl reads every sheet back, cell by cell, equal to the frames", { skip: skipWithout("openpyxl") }, async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), "workbook-openpyxl-"));
+  try {
+    const frames = fixtureFrames();
+    const file = await writeWorkbook({ frames, path: path.join(dir, "tables.xlsx") });
+    const sheets = JSON.parse(execFileSync(tool("openpyxl"), ["-c", READ_ALL_SHEETS, file], { encoding: "utf8", timeout: 60_000 })) as { name: string; rows: unknown[][] }[];
+    assert.deepEqual(sheets.map((sheet) => sheet.name), frames.map((report) => report.sheet));
+    frames.forEach((report, i) => {
+      const [header, ...rows] = sheets[i].rows;
+      assert.deepEqual(header, report.frame.columns, `${report.sheet}: header`);
+      assert.deepEqual(rows, frameRows(report.frame).map((row) => row.map((value) => value ?? null)), `${report.sheet}: cells`);
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("LibreOffice opens the workbook (converted to CSV)", { skip: skipWithout("libreoffice") }, async () => {
   const dir = await mkdtemp(path.join(tmpdir(), "workbook-lo-"));
   try {
     const frames = fixtureFrames();
     const file = await writeWorkbook({ frames, path: path.join(dir, "tables.xlsx") });
-    execFileSync(LIBREOFFICE!, ["--headless", `-env:UserInstallation=file://${dir}/profile`, "--convert-to", "csv", "--outdir", dir, file], { stdio: "pipe", timeout: 60_000 });
+    execFileSync(tool("libreoffice"), ["--headless", `-env:UserInstallation=file://${dir}/profile`, "--convert-to", "csv", "--outdir", dir, file], { stdio: "pipe", timeout: 60_000 });
     const csv = (await readFile(path.join(dir, "tables.csv"), "utf8")).trim().split(/\r?\n/);
     // The first sheet (Training Duration): header and one line per network.
     assert.equal(csv[0], frames[0].frame.columns.join(","));
