@@ -4,13 +4,16 @@ import { availableParallelism } from "node:os";
 import { activateBackend } from "./activate";
 import { findNativePackage, loadNativePackage, type NativeLoad } from "./native";
 import type { CandidateSkipped, CandidateStarted, EngineCandidate } from "./select";
-import { disposeWebGpu, probeWebGpu, registerWebGpuBackend } from "./webgpu";
+import { disposeWebGpu, probeWebGpu, registerWebGpuBackend, registerWebGpuTrainingKernels } from "./webgpu";
 import { startWasmBackend } from "./wasm-backend";
 
-// Loaded lazily: the kernels are a separate module (lib/engine/wasm) needed only when wasm is chosen.
+// The wasm kernels are loaded lazily (a separate module needed only when wasm is chosen); the webgpu
+// ones are light (WGSL text), imported statically so that every caller shares one registry of what
+// was replaced (a dynamic import can load a second copy of the module under tsx).
 // "./wasm/index", not "./wasm": the tslab kernel does not resolve a dynamic import of a folder.
-async function registerTrainingKernels(): Promise<{ names: string[]; error?: string }> {
+async function registerTrainingKernels(backend: "wasm" | "webgpu"): Promise<{ names: string[]; error?: string }> {
   try {
+    if (backend === "webgpu") return { names: registerWebGpuTrainingKernels() };
     const { registerWasmTrainingKernels } = await import("./wasm/index");
     return { names: registerWasmTrainingKernels() };
   } catch (error) {
@@ -68,13 +71,17 @@ export function defaultCandidates(): EngineCandidate[] {
           disposeWebGpu();
           return skip(`tf.setBackend("webgpu") failed (${activation.error}); tfjs is on ${activation.backend}`, `the WebGPU adapter ${name} was found but the backend failed to start: ${activation.error}`);
         }
-        const warnings = probe.software ? [`WebGPU runs on a software adapter (${name}): ${probe.problem}. This is the CPU, not a GPU`] : [];
+        const kernels = await registerTrainingKernels("webgpu");
+        const warnings = [
+          ...(probe.software ? [`WebGPU runs on a software adapter (${name}): ${probe.problem}. This is the CPU, not a GPU`] : []),
+          ...(kernels.error ? [`the webgpu training kernels did not register (${kernels.error}): training runs on tfjs's own, slower gradients`] : []),
+        ];
         const binding = probe.adapter.limits.maxStorageBufferBindingSize;
         return {
           ok: true,
           backend: activation.backend,
           device: probe.software ? "cpu" : "gpu",
-          detail: `${probe.software ? "software" : "GPU"} adapter ${name}, maxStorageBufferBindingSize ${binding ? `${Math.round(binding / 2 ** 20)} MiB` : "unknown"}`,
+          detail: `${probe.software ? "software" : "GPU"} adapter ${name}, maxStorageBufferBindingSize ${binding ? `${Math.round(binding / 2 ** 20)} MiB` : "unknown"}, ${kernels.names.length} training kernels added`,
           threads: 1,
           warnings,
           adapter: probe.adapter,
@@ -105,7 +112,7 @@ export function defaultCandidates(): EngineCandidate[] {
         if (!started.activation.ok) {
           return skip(`tf.setBackend("wasm") failed (${started.activation.error}); tfjs is on ${started.activation.backend}`, `the wasm backend failed to start (${started.activation.error}); without it only the pure-JS cpu backend is left`);
         }
-        const kernels = await registerTrainingKernels();
+        const kernels = await registerTrainingKernels("wasm");
         const cores = availableParallelism();
         return {
           ok: true,

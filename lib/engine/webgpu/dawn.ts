@@ -3,8 +3,8 @@
 // when it is imported, so the shim comes first; Dawn keeps the process alive while its GPU object is
 // referenced, so disposeWebGpu() removes the shim again.
 import * as tf from "@tensorflow/tfjs";
-import { plainLimits, softwareAdapterReason } from "./adapter";
-import type { GpuAdapterInfo } from "./types";
+import { plainLimits, softwareAdapterReason } from "../adapter";
+import type { GpuAdapterInfo } from "../types";
 
 interface DawnModule {
   create(options: string[]): { requestAdapter(options?: object): Promise<DawnAdapter | null> };

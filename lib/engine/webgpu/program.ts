@@ -1,0 +1,89 @@
+// The small part of tfjs-backend-webgpu's API that our kernels use, typed here because the package
+// does not export its program type as a value. A program is WGSL user code plus the metadata the
+// backend needs to compile (cached by shaderKey) and dispatch it; see the backend's TileProgram.
+import type * as tf from "@tensorflow/tfjs";
+
+export interface WebGpuProgram {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[]; y?: number[]; z?: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  /** Adds a `size` uniform (the output's element count) when true. */
+  size?: boolean;
+  /** Extra uniform fields, WGSL struct syntax ("scale : f32, strides : vec2<i32>,"). */
+  uniforms?: string;
+  getUserCode(): string;
+}
+
+export interface ProgramUniform {
+  type: "int32" | "float32" | "uint32";
+  data: number[];
+}
+
+export interface WebGpuBackendLike {
+  runWebGPUProgram(program: WebGpuProgram, inputs: tf.TensorInfo[], outputDtype: tf.DataType, uniforms?: ProgramUniform[]): tf.TensorInfo;
+  disposeData(dataId: object): boolean;
+  device: GpuDeviceLike;
+  queue: GpuQueueLike;
+  tensorMap: { get(dataId: object): { values: ArrayLike<number> | null; resource: unknown; dtype: tf.DataType; shape: number[] } };
+  bufferManager: { acquireBuffer(size: number, usage: number, mappedAtCreation?: boolean, reuse?: boolean): unknown };
+  uploadToGPU(dataId: object): void;
+}
+
+export interface GpuDeviceLike {
+  createBuffer(descriptor: { size: number; usage: number; mappedAtCreation?: boolean }): unknown;
+}
+
+export interface GpuQueueLike {
+  writeBuffer(buffer: unknown, offset: number, data: ArrayBufferView | ArrayBuffer, dataOffset?: number, size?: number): void;
+}
+
+export function asWebGpuBackend(backend: unknown): WebGpuBackendLike {
+  return backend as WebGpuBackendLike;
+}
+
+/** One thread per output element, `body` given `index` (flat) and run only when index < uniforms.size. */
+export function flatProgram(opts: { key: string; variableNames: string[]; outputShape: number[]; uniforms?: string; body: string; workgroup?: number }): WebGpuProgram {
+  const workgroup = opts.workgroup ?? 64;
+  const size = opts.outputShape.reduce((a, b) => a * b, 1);
+  return {
+    variableNames: opts.variableNames,
+    outputShape: opts.outputShape,
+    shaderKey: opts.key,
+    dispatchLayout: { x: opts.outputShape.map((_, i) => i) },
+    dispatch: [Math.ceil(size / workgroup), 1, 1],
+    workgroupSize: [workgroup, 1, 1],
+    size: true,
+    uniforms: opts.uniforms,
+    getUserCode: () => `
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          ${opts.body}
+        }
+      }`,
+  };
+}
+
+/**
+ * Sums `parts` equal slices of a flat [parts, n] partial-result tensor into [n] (the second pass of a
+ * split reduction), reshaped to `outputShape`. One thread per output element; parts is small.
+ */
+export function sumPartials(backend: WebGpuBackendLike, partials: tf.TensorInfo, parts: number, outputShape: number[]): tf.TensorInfo {
+  const n = outputShape.reduce((a, b) => a * b, 1);
+  const program = flatProgram({
+    key: "showcase_sum_partials",
+    variableNames: ["partials"],
+    outputShape,
+    uniforms: "parts : i32, stride : i32,",
+    body: `
+          var total = 0.0;
+          for (var p = 0; p < uniforms.parts; p++) { total += partials[p * uniforms.stride + index]; }
+          setOutputAtIndex(index, total);`,
+  });
+  return backend.runWebGPUProgram(program, [partials], "float32", [
+    { type: "int32", data: [parts] },
+    { type: "int32", data: [n] },
+  ]);
+}
