@@ -1,18 +1,31 @@
 // Every file the pipeline writes goes through here: temp file in the same folder, fsync, rename.
 // A crash leaves either the old file or the new one, never half of one; a failed write removes its
 // temp file and throws a FileWriteError naming the file and the stage (lib/io/file-error).
-import { promises as fs } from "node:fs";
+import { promises as fs, rmSync } from "node:fs";
 import * as path from "node:path";
 import { fileWriteError } from "./file-error";
 
 // <file>.<pid>.<ms>.<random>.tmp: only names of this shape are ever removed as stale.
 const TEMP_NAME = /\.\d+\.\d+\.[a-z0-9]+\.tmp$/;
 
+// Temp files being written: removed if the process exits (process.exit, a handled signal) mid-write.
+const inFlight = new Set<string>();
+process.on("exit", () => {
+  for (const temp of inFlight) {
+    try {
+      rmSync(temp, { force: true });
+    } catch {
+      // nothing more can be done while exiting; the next run removes it (removeStaleTempFiles)
+    }
+  }
+});
+
 /** `stage` names what is written ("checkpoint", "history", "workbook", …) in the error a failure throws. */
 export async function writeFileAtomic(file: string, data: string | Uint8Array, stage?: string): Promise<void> {
   const temp = `${file}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`;
+  inFlight.add(temp);
   try {
-    await fs.mkdir(path.dirname(file), { recursive: true });
+    await makeDir(path.dirname(file));
     const handle = await fs.open(temp, "w");
     try {
       await handle.writeFile(data);
@@ -22,8 +35,29 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, s
     }
     await fs.rename(temp, file);
   } catch (error) {
+    const failure = await fileWriteError(file, stage, error, typeof data === "string" ? Buffer.byteLength(data) : data.byteLength); // free space before the temp file goes
     await fs.rm(temp, { force: true }).catch(() => undefined);
-    throw await fileWriteError(file, stage, error);
+    throw failure;
+  } finally {
+    inFlight.delete(temp);
+  }
+}
+
+/** mkdir -p, but with the file system's own reason when it fails: Node's recursive mkdir reports ENOENT for EROFS. */
+async function makeDir(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    const missing: string[] = [];
+    for (let d = dir; !(await fileExists(d)) && d !== path.dirname(d); d = path.dirname(d)) missing.unshift(d);
+    for (const d of missing) {
+      try {
+        await fs.mkdir(d); // throws the real reason (EROFS, EACCES)
+      } catch (inner) {
+        if ((inner as NodeJS.ErrnoException).code !== "EEXIST") throw inner;
+      }
+    }
   }
 }
 

@@ -20,21 +20,30 @@ const WHAT_TO_DO: Record<string, string> = {
   EROFS: "remount it writable or choose another folder (RUNS_DIR for runs)",
 };
 
+/** What failed, as plain data (it crosses the worker processes' IPC, lib/train/worker-protocol). */
+export interface FileWriteFailure {
+  file: string;
+  /** What was being written, e.g. "checkpoint", "history", "workbook". */
+  stage?: string;
+  /** The system error code (ENOSPC, EACCES, EROFS, …). */
+  code: string;
+  /** Bytes still free on that file system when the write failed, for ENOSPC and EDQUOT. */
+  freeBytes?: number;
+  /** Size of the file that was being written. */
+  bytes?: number;
+  /** The system error's own message, shown for codes without a sentence of their own. */
+  detail: string;
+}
+
 export class FileWriteError extends Error {
   constructor(
-    readonly file: string,
-    /** What was being written, e.g. "checkpoint", "history", "workbook". */
-    readonly stage: string | undefined,
-    /** The system error code (ENOSPC, EACCES, EROFS, …). */
-    readonly code: string,
-    /** Bytes still free on that file system, for ENOSPC and EDQUOT. */
-    readonly freeBytes: number | undefined,
-    detail: string,
+    readonly failure: FileWriteFailure,
     options?: { cause?: unknown },
   ) {
+    const { file, stage, code, freeBytes, bytes, detail } = failure;
     super(
       `cannot write ${file}${stage ? ` (${stage})` : ""}: ${REASONS[code] ?? detail}` +
-        (freeBytes !== undefined ? ` (${formatBytes(freeBytes)} free)` : "") +
+        (freeBytes !== undefined ? ` (${bytes !== undefined ? `writing ${formatBytes(bytes)}, ` : ""}${formatBytes(freeBytes)} free)` : "") +
         `; ${WHAT_TO_DO[code] ?? "fix that"}, then run the same command again — files written before this one are intact`,
       options,
     );
@@ -43,6 +52,7 @@ export class FileWriteError extends Error {
 }
 
 export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KiB`;
   if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
   return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
@@ -61,11 +71,10 @@ async function freeBytesAt(file: string): Promise<number | undefined> {
 }
 
 /** `error` as a FileWriteError naming `file` and `stage`; errors that are not system errors are returned as they are. */
-export async function fileWriteError(file: string, stage: string | undefined, error: unknown): Promise<unknown> {
+export async function fileWriteError(file: string, stage: string | undefined, error: unknown, bytes?: number): Promise<unknown> {
   if (error instanceof FileWriteError) return error;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (typeof code !== "string" || !/^E[A-Z]+$/.test(code)) return error;
-  const free = code === "ENOSPC" || code === "EDQUOT" ? await freeBytesAt(file) : undefined;
-  const detail = (error as Error).message;
-  return new FileWriteError(file, stage, code, free, detail, { cause: error });
+  const freeBytes = code === "ENOSPC" || code === "EDQUOT" ? await freeBytesAt(file) : undefined;
+  return new FileWriteError({ file, stage, code, freeBytes, bytes, detail: (error as Error).message }, { cause: error });
 }

@@ -3,6 +3,7 @@
 // with the same trainArchitecture as the sequential path; progress and outcomes go back over IPC.
 import type { EngineDescription } from "../engine/types";
 import { selectEngine } from "../engine/index";
+import { FileWriteError } from "../io/file-error";
 import { trainArchitecture, TrainingAbortedError } from "./fit";
 import type { FromWorker, ToWorker, WorkerContext } from "./worker-protocol";
 
@@ -12,6 +13,9 @@ const send = (message: FromWorker) => process.send?.(message);
 process.on("SIGINT", () => {});
 // The parent is done with us, or gone: either way nobody is left to report to.
 process.on("disconnect", () => process.exit(0));
+// The parent stops the other workers with SIGTERM when one fails: exit normally, so that lib/io/atomic
+// removes the temp file of a write in flight instead of leaving it to fill the disk.
+process.on("SIGTERM", () => process.exit(143));
 
 let context: WorkerContext | undefined;
 let engine: Promise<EngineDescription> | undefined;
@@ -45,6 +49,9 @@ async function train(arch: Extract<ToWorker, { type: "train" }>["arch"], archInd
     send({ type: "done", arch, result });
   } catch (error) {
     if (error instanceof TrainingAbortedError) send({ type: "aborted", arch, message: error.message });
-    else send({ type: "failed", arch, message: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined });
+    else {
+      const fileWrite = error instanceof FileWriteError ? error.failure : undefined; // the parent rethrows it as is
+      send({ type: "failed", arch, message: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined, fileWrite });
+    }
   }
 }

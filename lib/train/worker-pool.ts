@@ -5,6 +5,7 @@
 // way, so the same RUN_ID resumes. Every worker has exited when this returns or throws.
 import { type ChildProcess, fork } from "node:child_process";
 import * as path from "node:path";
+import { FileWriteError } from "../io/file-error";
 import type { ArchId } from "../models/ids";
 import { PROJECT_ROOT } from "../paths";
 import type { ArchOutcome } from "./fit";
@@ -121,7 +122,8 @@ export function trainInWorkerProcesses(opts: {
           opts.onMessage?.(message.message);
           return release(worker);
         case "failed":
-          return fail(new WorkerTrainingError(message.arch, pid, message.message, "", message.stack));
+          // A full disk is the same one-line error in a worker as in this process (the CLI prints it alone).
+          return fail(message.fileWrite ? new FileWriteError(message.fileWrite) : new WorkerTrainingError(message.arch, pid, message.message, "", message.stack));
       }
     };
 

@@ -4,6 +4,7 @@
 import type { RunParams } from "../config";
 import type { DatasetManifest } from "../data/types";
 import type { EngineName } from "../engine/types";
+import type { FileWriteFailure } from "../io/file-error";
 import type { ArchId } from "../models/ids";
 import type { ArchOutcome } from "./fit";
 import type { TrainProgress } from "./types";
@@ -31,4 +32,4 @@ export type FromWorker =
   | { type: "progress"; progress: TrainProgress }
   | { type: "done"; arch: ArchId; result: ArchOutcome }
   | { type: "aborted"; arch: ArchId; message: string }
-  | { type: "failed"; arch: ArchId; message: string; stack?: string };
+  | { type: "failed"; arch: ArchId; message: string; stack?: string; fileWrite?: FileWriteFailure };
