@@ -31,6 +31,8 @@ export interface BenchOptions {
   dataImages: number;
   /** Also train on this many concurrent worker processes (issue 7.4); 0 = skip. */
   workers: number;
+  /** Device engines: also measure each training row with tfjs's own kernels (before/after). */
+  compareKernels?: boolean;
   /** Also print where one training step's time goes, per kernel. */
   kernels?: boolean;
   torch: boolean;
@@ -88,7 +90,20 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   }
   if (opts.sections.includes("train")) {
     const pairs = archsFor("train").flatMap((arch) => opts.trainSizes.map((size) => `${arch}@${size}`));
-    await section("train", `Full training, batch ${opts.batch}`, pairs, (pair) => {
+    const { queuesWorkOnDevice } = await import("../engine");
+    if (queuesWorkOnDevice()) {
+      const { benchDeviceTraining } = await import("./device-train");
+      await section("train", `Full training on the device, batch ${opts.batch}, medians per step`, pairs, async (pair) => {
+        const [arch, size] = pair.split("@");
+        const produced: BenchRow[] = [];
+        for (const kernelSet of opts.compareKernels ? (["tfjs", "showcase"] as const) : (["showcase"] as const)) {
+          const result = await benchDeviceTraining(arch, { ...context, inputSize: Number(size), batch: opts.batch, steps: opts.trainSteps, kernelSet, profile: true });
+          log(`\n${formatKernelTable(`Device time per kernel (timestamp queries), one step: ${arch} ${result.row.inputSize} px, batch ${opts.batch}, ${result.row.variant}`, result.kernels, 8).replace("self ms", "GPU ms")}\n`);
+          produced.push(result.row);
+        }
+        return produced;
+      });
+    } else await section("train", `Full training, batch ${opts.batch}`, pairs, (pair) => {
       const [arch, size] = pair.split("@");
       const onKernels = opts.kernels ? (times: KernelTime[]) => log(`\n${formatKernelTable(`Kernels of one training step: ${arch} ${size} px, batch ${opts.batch}`, times)}\n`) : undefined;
       return [benchTraining(arch, { ...context, inputSize: Number(size), batch: opts.batch, steps: opts.trainSteps, microBatch: opts.microBatch, onKernels })];

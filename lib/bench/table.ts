@@ -13,6 +13,11 @@ const COLUMNS: Array<[string, (r: BenchRow) => string]> = [
   ["GFLOP/s", (r) => (r.gmacPerImage === undefined || !r.p50Ms ? "" : ((2 * r.gmacPerImage) / (r.p50Ms / 1000)).toFixed(1))],
   ["img/s", (r) => (r.imagesPerSecond === undefined ? "" : r.imagesPerSecond.toFixed(2))],
   ["img/cpu-s", (r) => (r.imagesPerCpuSecond === undefined ? "" : r.imagesPerCpuSecond.toFixed(2))],
+  ["host ms", (r) => (r.hostMs === undefined ? "" : r.hostMs.toFixed(1))],
+  ["device wait ms", (r) => (r.deviceWaitMs === undefined ? "" : r.deviceWaitMs.toFixed(1))],
+  ["kernels/step", (r) => (r.kernelsPerStep === undefined ? "" : String(r.kernelsPerStep))],
+  ["upload B/step", (r) => (r.uploadBytesPerStep === undefined ? "" : String(r.uploadBytesPerStep))],
+  ["createBuffer/step", (r) => (r.createBuffersPerStep === undefined ? "" : String(r.createBuffersPerStep))],
   ["reps", (r) => String(r.repetitions)],
   ["note", (r) => r.note ?? ""],
 ];

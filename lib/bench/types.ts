@@ -24,6 +24,14 @@ export interface BenchRow {
   /** Images per second of this process's CPU time (robust when other processes share the cores). */
   imagesPerCpuSecond?: number;
   repetitions: number;
+  /** Device engines (webgpu), training rows, medians per step: host time until the step's work is
+   * enqueued, then the wait for the device; programs dispatched; host bytes uploaded as tensors;
+   * GPU buffers created (0 in steady state). */
+  hostMs?: number;
+  deviceWaitMs?: number;
+  kernelsPerStep?: number;
+  uploadBytesPerStep?: number;
+  createBuffersPerStep?: number;
   note?: string;
 }
 

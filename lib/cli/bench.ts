@@ -3,7 +3,7 @@ import { ENGINES, type EngineChoice, ParameterError } from "../config";
 import { type Command, parseFlags, rejectUnknownFlags, UsageError } from "./command";
 
 const USAGE = [
-  "showcase bench [all|latency|train|features|data ...] [--archs a,b|all] [--engine wasm|cpu|auto] [--batch 16]",
+  "showcase bench [all|latency|train|features|data ...] [--archs a,b|all] [--engine wasm|cpu|webgpu|auto] [--batch 16]",
   "               [--sizes 96,224] [--steps 2] [--micro-batch auto|N] [--reps 10] [--latency-size 224]",
   "               [--feature-size 224] [--feature-batches 2] [--data-images 512] [--workers 2] [--kernels] [--torch] [--json FILE] [--quiet]",
   "",
@@ -16,11 +16,13 @@ const USAGE = [
   "          head, genuine Keras ImageNet weights vs random: validation accuracy of each (--max-per-class N: a subset)",
   "--workers N  also train in N processes at once (both cores without wasm threads)",
   "--kernels after each training row, the self time of every kernel in one step (where the time goes)",
+  "--engine webgpu  train rows split host time / device wait, with kernels, upload bytes and createBuffer calls",
+  "          per step and the device time per kernel (timestamp queries); --compare adds tfjs's own kernels (before)",
   "--torch   run scripts/torch-bench.py with the system python (needs python3-torch, python3-torchvision) for ratios",
   "Defaults take a few minutes on 2 cores; `--archs all --reps 30 --steps 5` is the full run.",
 ].join("\n");
 
-const FLAGS = ["archs", "engine", "batch", "sizes", "steps", "micro-batch", "reps", "latency-size", "feature-size", "feature-batches", "data-images", "workers", "kernels", "torch", "json", "quiet", "help", "max-per-class"];
+const FLAGS = ["archs", "engine", "batch", "sizes", "steps", "micro-batch", "reps", "latency-size", "feature-size", "feature-batches", "data-images", "workers", "kernels", "compare", "torch", "json", "quiet", "help", "max-per-class"];
 
 function positiveInt(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -34,7 +36,7 @@ export const command: Command = {
   summary: "benchmarks printed as tables (data, latency, training, features)",
   usage: USAGE,
   async run(args) {
-    const { flags, positional } = parseFlags(args, ["torch", "kernels", "quiet", "help"]);
+    const { flags, positional } = parseFlags(args, ["torch", "kernels", "compare", "quiet", "help"]);
     if (flags.has("help")) {
       console.log(USAGE);
       return 0;
@@ -85,6 +87,7 @@ export const command: Command = {
       dataImages: positiveInt("data-images", flags.get("data-images"), 512),
       workers: flags.has("workers") ? positiveInt("workers", flags.get("workers"), 2) : 0,
       kernels: flags.has("kernels"),
+      compareKernels: flags.has("compare"),
       torch: flags.has("torch"),
       command: `showcase bench ${args.join(" ")}`.trim(),
       log: quiet ? () => {} : undefined,
