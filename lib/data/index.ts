@@ -6,6 +6,7 @@ export { benchDataPipeline, type DataBenchRow } from "./bench";
 export { cacheFileFor, decodeOne, decodeResized } from "./decode";
 export { DEFAULT_PETIMAGES, downloadDataset, DownloadError } from "./download";
 export { datasetNameFor, loadManifest, manifestPathFor, rawDirFor } from "./manifest";
+export { imageRootOf, relativeImagePath } from "./image-root";
 export { assertPhotos, prepareDataset, SYNTHETIC_IMAGE_SIZE } from "./prepare";
 export { augmentedGridPng, countsTableHtml, pickSamples, rejectedTableHtml, sampleGridPng } from "./preview";
 export { countsTableText } from "./summary";

@@ -1,8 +1,10 @@
 // What notebook 01 shows: count tables as plain HTML (no danfo in the core) and image grids as PNG.
 import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
+import * as path from "node:path";
 import { augmentBatch } from "./augment";
 import { decodeResized } from "./decode";
+import { imageRootOf, relativeImagePath } from "./image-root";
 import { deriveSeed } from "./prng";
 import { SPLIT_NAMES } from "./split";
 import type { AugmentConfig, DatasetManifest, ImageRecord } from "./types";
@@ -27,7 +29,8 @@ export function countsTableHtml(manifest: DatasetManifest): string {
 
 export function rejectedTableHtml(manifest: DatasetManifest): string {
   if (manifest.rejected.length === 0) return "<p>No file was rejected: every image decoded and none was a duplicate.</p>";
-  return table(["file", "reason"], manifest.rejected.map((file) => [file.path, file.reason]));
+  const root = imageRootOf(manifest);
+  return table([`file (in ${path.basename(root)}/)`, "reason"], manifest.rejected.map((file) => [relativeImagePath(root, file.path), file.reason]));
 }
 
 function labelSvg(text: string, width: number): Buffer {

@@ -5,7 +5,7 @@
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { RunParams } from "../config";
-import { decodeOne, evalBatches, loadManifest, manifestPathFor } from "../data/index";
+import { decodeOne, evalBatches, imageRootOf, loadManifest, manifestPathFor } from "../data/index";
 import type { DatasetManifest } from "../data/types";
 import type { EngineDescription } from "../engine/types";
 import { fileExists, readJson } from "../io/atomic";
@@ -123,6 +123,7 @@ async function evaluateLocked(params: RunParams, opts: EvaluateOptions): Promise
           batches: evalBatches({ manifest: dataset, split: "validation", imageSize: history.inputSize, batchSize: params.batchSize, cacheDir }),
           preprocess: preprocessFor(history.arch),
           classes: dataset.classes,
+          imageRoot: imageRootOf(dataset),
         });
         await saveEvaluation({ runDir, evaluation });
         evaluations.push(evaluation);

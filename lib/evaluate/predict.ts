@@ -2,6 +2,7 @@
 // class (the study's "false positives" chart) and the misclassified images with their probabilities.
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import { relativeImagePath } from "../data/image-root";
 import type { ImageRecord } from "../data/types";
 import { writeJsonAtomic } from "../io/atomic";
 import { type Interval, wilsonInterval } from "./stats";
@@ -16,6 +17,7 @@ export interface EvalBatch {
 }
 
 export interface ImagePrediction {
+  /** Relative to Evaluation.imageRoot ("/" separators); absolute in evaluations written before it existed. */
   path: string;
   label: string;
   predicted: string;
@@ -52,6 +54,8 @@ export interface Evaluation {
   wrongPerClass: Record<string, number>;
   misclassified: Misclassified[];
   predictions: ImagePrediction[];
+  /** This machine's folder the image paths are relative to (lib/data imageRootOf): for thumbnails, never shown. */
+  imageRoot?: string;
   seconds: number;
   createdAt: string;
 }
@@ -65,6 +69,7 @@ export function scorePredictions(opts: {
   split: string;
   classes: string[];
   rows: { path: string; labelIndex: number; probabilities: number[] }[];
+  imageRoot?: string;
   seconds?: number;
 }): Evaluation {
   const { classes, rows } = opts;
@@ -107,6 +112,7 @@ export function scorePredictions(opts: {
     wrongPerClass: Object.fromEntries(classes.map((name, i) => [name, confusion[i].reduce((s, n, j) => (j === i ? s : s + n), 0)])),
     misclassified,
     predictions,
+    ...(opts.imageRoot ? { imageRoot: opts.imageRoot } : {}),
     seconds: opts.seconds ?? 0,
     createdAt: new Date().toISOString(),
   };
@@ -121,6 +127,8 @@ export async function predictSplit(opts: {
   preprocess: (x: tf.Tensor4D) => tf.Tensor;
   classes: string[];
   split?: string;
+  /** Image paths are stored relative to this folder (lib/data imageRootOf), so that what is shared holds no local path. */
+  imageRoot?: string;
 }): Promise<Evaluation> {
   const started = performance.now();
   const rows: { path: string; labelIndex: number; probabilities: number[] }[] = [];
@@ -129,14 +137,14 @@ export async function predictSplit(opts: {
       const output = tf.tidy(() => opts.model.predict(opts.preprocess(batch.xs)) as tf.Tensor2D);
       const probabilities = (await output.array()) as number[][];
       output.dispose();
-      batch.records.forEach((record, i) => rows.push({ path: record.path, labelIndex: record.labelIndex, probabilities: probabilities[i] }));
+      batch.records.forEach((record, i) => rows.push({ path: relativeImagePath(opts.imageRoot ?? "", record.path), labelIndex: record.labelIndex, probabilities: probabilities[i] }));
     } finally {
       batch.xs.dispose();
       batch.ys.dispose();
     }
   }
   if (rows.length === 0) throw new Error(`no ${opts.split ?? "validation"} images to evaluate ${opts.arch} on — prepare the dataset first (notebook 01 or \`npx showcase data\`)`);
-  return scorePredictions({ arch: opts.arch, displayName: opts.displayName, split: opts.split ?? "validation", classes: opts.classes, rows, seconds: (performance.now() - started) / 1000 });
+  return scorePredictions({ arch: opts.arch, displayName: opts.displayName, split: opts.split ?? "validation", classes: opts.classes, rows, imageRoot: opts.imageRoot, seconds: (performance.now() - started) / 1000 });
 }
 
 export function evaluationPath(opts: { runDir: string; arch: string }): string {
