@@ -22,7 +22,7 @@ import { calibrateBatchNorm } from "./calibrate";
 import { openCheckpoint, restoreCheckpoint, saveModelFiles, writeCheckpoint } from "./checkpoint";
 import { bestEpoch, EpochAccumulator, overfittingEpoch, shouldStopEarly } from "./history";
 import { archPaths } from "./run-dir";
-import { createOptimizer, evaluateBatch, trainStep } from "./step";
+import { createOptimizer, evaluateBatch, trainStepAsync } from "./step";
 import { writeScalarEvents, type ScalarEvent } from "./tensorboard";
 import { type ArchHistory, type EpochLog, HISTORY_SCHEMA, type TrainProgress } from "./types";
 
@@ -258,12 +258,12 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
             if (frozen) {
               const features = extractFeatures(extractor!.model, xs, mode);
               try {
-                accumulator.add(trainStep({ model: transfer.head, optimizer, xs: features, ys }));
+                accumulator.add(await trainStepAsync({ model: transfer.head, optimizer, xs: features, ys }));
               } finally {
                 features.dispose();
               }
             } else {
-              accumulator.add(trainStep({ model: transfer.model, optimizer, xs, ys, microBatchSize, prepare }));
+              accumulator.add(await trainStepAsync({ model: transfer.model, optimizer, xs, ys, microBatchSize, prepare }));
             }
           } finally {
             tf.dispose([xs, ys]);
@@ -295,11 +295,11 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
         validation.correct += part.correct;
         validation.images += part.images;
       };
-      if (validationFeatures) add(evaluateBatch({ model: transfer.head, xs: validationFeatures.xs, ys: validationFeatures.ys, batchSize: 256 }));
+      if (validationFeatures) add(await evaluateBatch({ model: transfer.head, xs: validationFeatures.xs, ys: validationFeatures.ys, batchSize: 256 }));
       else {
         for await (const { xs, ys } of evalBatches({ manifest: opts.dataset, split: "validation", imageSize: inputSize, batchSize: params.batchSize, cacheDir: opts.cacheDir })) {
           try {
-            add(evaluateBatch({ model: transfer.model, xs, ys, prepare, batchSize: params.batchSize }));
+            add(await evaluateBatch({ model: transfer.model, xs, ys, prepare, batchSize: params.batchSize }));
           } finally {
             tf.dispose([xs, ys]);
           }
