@@ -95,6 +95,10 @@ test("a slight margin is reported as not significant and the balanced pick follo
   const markdown = summaryMarkdown(summary);
   assert.match(markdown, /\*\*not\*\* statistically significant/);
   assert.match(markdown, /Synthetic data/);
+  assert.doesNotMatch(markdown, /randomly initialised/);
+  // Random bases: the recommendation says so where it is made.
+  const random = summaryMarkdown(summarize({ histories: [], evaluations: [second, top], latency: [latency("m", "inception_v3", 50), latency("m", "mobilenet_v2", 10)], synthetic: true, randomWeights: true }));
+  assert.match(random.split("### Recommendation")[1], /^\s*> \*\*The bases were randomly initialised\*\* \(`WEIGHTS=none`\)/);
 });
 
 test("pareto front", () => {

@@ -10,7 +10,7 @@ import { test } from "node:test";
 import { resolveParams } from "../lib/config";
 import { prepareDataset } from "../lib/data/index";
 import type { RunManifest } from "../lib/train/types";
-import { outputText, runProjectNotebook, tinyRunEnv } from "./project-notebooks";
+import { firstOutput, outputText, runProjectNotebook, tinyRunEnv } from "./project-notebooks";
 
 test("notebooks 02 (WORKERS=1, TRANSFER=finetune) and 03 train and evaluate on wasm with its training kernels", { timeout: 300_000 }, async () => {
   const dir = await mkdtemp(path.join(tmpdir(), "notebook-kernel-training-"));
@@ -28,6 +28,7 @@ test("notebooks 02 (WORKERS=1, TRANSFER=finetune) and 03 train and evaluate on w
     assert.equal(history.status, "finished");
     assert.equal(history.epochs.length, 1);
     assert.doesNotMatch(outputText(train.notebook), /did not register/);
+    assert.match(firstOutput(train.notebook), /^Data: \*\*SYNTHETIC .*Weights: \*\*random .*Transfer: finetune · Engine: wasm · Device: cpu/, "the first output says what the numbers are");
 
     // Up to the workbook: that cell writes into the project's reports/ folder.
     const evaluate = await runProjectNotebook("03-evaluate.ipynb", { env, stopBefore: "writeWorkbook" });
@@ -35,6 +36,7 @@ test("notebooks 02 (WORKERS=1, TRANSFER=finetune) and 03 train and evaluate on w
     assert.match(text, /\*\*wasm\*\* on cpu — ENGINE=wasm was asked for: .*\b[1-9]\d* training kernels added/);
     assert.doesNotMatch(text, /did not register/);
     assert.match(text, /evaluated 1 networks/);
+    assert.match(firstOutput(evaluate.notebook), /^Data: \*\*SYNTHETIC .*Weights: \*\*random .*Transfer: finetune · Engine: wasm · Device: cpu/, "03's facts come from run.json");
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -4,7 +4,7 @@
 // folder fail there, ../shared/notes/notebook-kernel.md).
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import { type Notebook, joinText, readNotebook } from "../lib/notebook/nbformat";
+import { type Notebook, type Output, joinText, readNotebook } from "../lib/notebook/nbformat";
 import { type NotebookRun, runNotebook } from "../lib/notebook/runner";
 import { projectPath } from "../lib/paths";
 
@@ -48,14 +48,22 @@ export async function runProjectNotebook(name: string, opts: ProjectNotebookOpti
 
 /** Every text a reader sees in the outputs (streams, text/plain, Markdown, HTML, errors), one string. */
 export function outputText(notebook: Notebook): string {
-  const parts: string[] = [];
-  for (const cell of notebook.cells) {
-    if (cell.cell_type !== "code") continue;
-    for (const output of cell.outputs) {
-      if (output.output_type === "stream") parts.push(joinText(output.text));
-      else if (output.output_type === "error") parts.push(output.ename, output.evalue, ...output.traceback);
-      else for (const mime of ["text/plain", "text/markdown", "text/html"]) if (mime in output.data) parts.push(joinText(output.data[mime] as string | string[]));
-    }
-  }
-  return parts.join("\n");
+  return outputsOf(notebook).map(textOf).join("\n");
+}
+
+/** The text of the first output of the notebook: what a reader sees first. */
+export function firstOutput(notebook: Notebook): string {
+  const first = outputsOf(notebook)[0];
+  return first ? textOf(first) : "";
+}
+
+function outputsOf(notebook: Notebook): Output[] {
+  return notebook.cells.flatMap((cell) => (cell.cell_type === "code" ? cell.outputs : []));
+}
+
+function textOf(output: Output): string {
+  if (output.output_type === "stream") return joinText(output.text);
+  if (output.output_type === "error") return [output.ename, output.evalue, ...output.traceback].join("\n");
+  const mimes = ["text/markdown", "text/html", "text/plain"].filter((mime) => mime in output.data);
+  return mimes.map((mime) => joinText(output.data[mime] as string | string[])).join("\n");
 }

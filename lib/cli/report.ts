@@ -7,6 +7,7 @@ import { NotebookSelectionError, listReportNotebooks, runReport } from "../noteb
 import { type CellProgress, cellTimeoutFromEnv } from "../notebook/runner";
 import type { ReportEntry } from "../notebook/html";
 import { projectPath } from "../paths";
+import { readRunManifest, runDirFor } from "../train/run-dir";
 import { type Command, UsageError, parseFlags, rejectUnknownFlags } from "./command";
 
 const FLAGS = ["notebooks", "out", "notebook-dir"] as const;
@@ -51,6 +52,8 @@ export const command: Command = {
       select,
       env: { ...process.env },
       parameters,
+      // run.json once 02 has written it (engine, dataset), the parameters before that.
+      facts: async () => (await readRunManifest(runDirFor(params)).catch(() => undefined)) ?? { params },
       cellTimeoutMs,
       onProgress: progress,
       onNotebookDone: (entry, cellsRun, codeCells) => console.log(summaryLine(entry, cellsRun, codeCells)),

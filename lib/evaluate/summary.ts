@@ -64,6 +64,8 @@ export interface Summary {
   missing: string[];
   unfinished: string[];
   synthetic: boolean;
+  /** The bases started from random weights (WEIGHTS=none), not ImageNet: the ranking is not one of transfer learners. */
+  randomWeights: boolean;
 }
 
 function argBest<T>(items: readonly T[], better: (a: T, b: T) => number): T | undefined {
@@ -124,6 +126,7 @@ export function summarize(opts: {
   missing?: readonly string[];
   unfinished?: readonly string[];
   synthetic?: boolean;
+  randomWeights?: boolean;
 }): Summary {
   const scores = scoreModels(opts);
   const mostAccurate = argBest(scores, byAccuracy);
@@ -177,6 +180,7 @@ export function summarize(opts: {
     missing: [...(opts.missing ?? [])],
     unfinished: [...(opts.unfinished ?? [])],
     synthetic: opts.synthetic ?? false,
+    randomWeights: opts.randomWeights ?? false,
   };
 }
 
@@ -229,6 +233,7 @@ export function summaryMarkdown(summary: Summary): string {
   const { accuracyCritical, latencyCritical, balanced } = summary.recommendation;
   if ((accuracyCritical || latencyCritical) && !single) {
     lines.push("", "### Recommendation", "");
+    if (summary.randomWeights) lines.push("> **The bases were randomly initialised** (`WEIGHTS=none`), not ImageNet-trained: this ranks random feature extractors, not transfer learning. Run with `WEIGHTS=imagenet` before choosing a network.", "");
     if (accuracyCritical) lines.push(`- Accuracy-critical use: **${name(accuracyCritical)}**${summary.topMargin && !summary.topMargin.significant ? " — though its lead is within the noise of this validation set" : ""}.`);
     if (latencyCritical) lines.push(`- Latency-critical use: **${name(latencyCritical)}** (fastest on ${summary.machines[0].machine}, ${summary.machines[0].engine}).`);
     if (balanced && balanced !== latencyCritical && balanced !== accuracyCritical) lines.push(`- Balanced: **${name(balanced)}**, the fastest model not significantly less accurate than the top one.`);

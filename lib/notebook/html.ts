@@ -10,6 +10,7 @@ import MarkdownIt from "markdown-it";
 import { type Cell, type CellStatus, type CodeCell, type MimeBundle, type Notebook, type Output, joinText } from "./nbformat";
 import type { CellFailure } from "./runner";
 import { escapeHtml } from "../html";
+import { runFactsHtml, type RunFactsSource } from "../report/run-facts";
 
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
@@ -31,6 +32,8 @@ export interface RenderReportOptions {
   generatedAt?: Date;
   /** Shown under the banner (the run parameters). */
   parameters?: Record<string, string>;
+  /** What the numbers are (data, weights, transfer, engine, device): the first banner of the page. */
+  facts?: RunFactsSource;
   /** plotly.js source; default: the installed plotly.js-dist-min bundle. */
   plotlySource?: () => string;
 }
@@ -50,6 +53,7 @@ export function renderReportHtml(options: RenderReportOptions): string {
     plotly ? plotlyLibrary(options.plotlySource ?? defaultPlotlySource) : "",
     "</head><body>",
     `<header><h1>${escapeHtml(title)}</h1>`,
+    options.facts ? runFactsHtml(options.facts) : "",
     `<p class="meta">generated ${escapeHtml((options.generatedAt ?? new Date()).toISOString())}</p>`,
     renderBanner(options.entries),
     renderParameters(options.parameters),
@@ -293,6 +297,8 @@ h1 { margin: 0 0 .25rem; font-size: 1.6rem; }
 .banner { padding: .75rem 1rem; border-radius: 6px; margin: 1rem 0; font-weight: 500; }
 .banner.pass { background: #dafbe1; border: 1px solid var(--ok); color: #0f5323; }
 .banner.fail { background: #ffebe9; border: 1px solid var(--bad); color: #82071e; }
+.banner.facts { background: #f6f8fa; border: 1px solid #d0d7de; font-weight: normal; }
+.banner.facts .caution { color: #82071e; font-weight: 600; }
 .banner ul { margin: .5rem 0 0; font-weight: normal; }
 nav ol { padding-left: 1.5rem; }
 .badge { font-size: .75rem; padding: .1rem .45rem; border-radius: 1rem; vertical-align: middle; border: 1px solid var(--border); font-weight: 600; }

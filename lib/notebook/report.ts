@@ -4,6 +4,7 @@
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "../io/atomic";
+import type { RunFactsSource } from "../report/run-facts";
 import { type ReportEntry, renderReportHtml } from "./html";
 import { readNotebook, writeNotebook } from "./nbformat";
 import { type CellProgress, runNotebook } from "./runner";
@@ -21,6 +22,8 @@ export interface ReportOptions {
   env: Record<string, string | undefined>;
   /** Parameters shown in the page and recorded in the executed notebooks. */
   parameters?: Record<string, string>;
+  /** The run's facts for the page's first banner, read again whenever the page is written (run.json appears during 02). */
+  facts?: () => Promise<RunFactsSource | undefined>;
   cellTimeoutMs?: number;
   onProgress?: (notebook: string, progress: CellProgress) => void;
   onNotebookDone?: (entry: ReportEntry, cellsRun: number, codeCells: number) => void;
@@ -65,7 +68,7 @@ export async function runReport(options: ReportOptions): Promise<ReportResult> {
   const executedDir = path.join(options.outDir, "executed");
   const htmlPath = path.join(options.outDir, "index.html");
   const entries: ReportEntry[] = names.map((name) => ({ name, status: "not-run", note: "not run yet" }));
-  const writeHtml = () => writeFileAtomic(htmlPath, renderReportHtml({ entries, parameters: options.parameters }), "HTML report");
+  const writeHtml = async () => writeFileAtomic(htmlPath, renderReportHtml({ entries, parameters: options.parameters, facts: await options.facts?.() }), "HTML report");
 
   let failedBefore: string | undefined;
   for (const [index, name] of names.entries()) {

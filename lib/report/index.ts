@@ -34,6 +34,7 @@ export async function buildReport(opts: { runDir: string }): Promise<Report> {
     missing: results.missing,
     unfinished: results.unfinished.map((h) => h.arch),
     synthetic: results.manifest?.dataset?.synthetic ?? false,
+    randomWeights: results.manifest?.params?.weights === "none",
   });
   const frames = buildFrames({ results, summary });
   const charts = buildCharts({ histories: results.histories, evaluations: results.evaluations, latency, summary, stepsPerEpoch: stepsPerEpochOf(results.manifest) });
