@@ -2,7 +2,7 @@
 // checkpoints of epochs 1 and 2; each case copies that run folder, damages one file of the newest
 // checkpoint (cut short, deleted, one bit flipped) and resumes. Resume must name the file and what is
 // wrong in one line, fall back to epoch 1's checkpoint (or train from scratch when none is intact)
-// and end with exactly EPOCHS continuous epochs.
+// and end with exactly EPOCHS continuous epochs. The temp files a killed session left go too.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -112,6 +112,25 @@ describe("resume after a damaged checkpoint", () => {
       });
     }
   }
+
+  test("temp files a killed session left are removed by the next one; other .tmp files are not the run's and stay", async () => {
+    const runDir = path.join(dir, "runs", "stale-temps");
+    await fs.cp(killedRun, runDir, { recursive: true });
+    const stale = [
+      "run.json.4242.1764000000000.k3j4h5.tmp",
+      `${ARCH}/history.json.4242.1764000000000.a1b2c3.tmp`,
+      `${ARCH}/checkpoint/epoch-002/weights.bin.4242.1764000000000.zom3ez.tmp`,
+      `tensorboard/${ARCH}/train/events.out.tfevents.1.host.4242.1764000000000.q9w8e7.tmp`,
+    ];
+    const foreign = `${ARCH}/notes.tmp`;
+    for (const file of [...stale, foreign]) {
+      await fs.mkdir(path.dirname(path.join(runDir, file)), { recursive: true });
+      await fs.writeFile(path.join(runDir, file), "left behind");
+    }
+    await runTraining(resolveParams({ ...env, RUN_ID: "stale-temps" }), { engine });
+    for (const file of stale) await assert.rejects(fs.access(path.join(runDir, file)), `${file} removed`);
+    await fs.access(path.join(runDir, foreign));
+  });
 
   test("the frozen base (shared by both checkpoints) cut short: one line, the architecture trains again from epoch 1", async () => {
     const { summary, history, notes } = await resumeDamaged("base-cut-short", path.join("base", "weights.bin"), "cut short");

@@ -8,7 +8,7 @@ import type { RunParams } from "../config";
 import { decodeOne, evalBatches, imageRootOf, loadManifest, manifestPathFor } from "../data/index";
 import type { DatasetManifest } from "../data/types";
 import type { EngineDescription } from "../engine/types";
-import { fileExists, readJson } from "../io/atomic";
+import { fileExists, readJson, removeStaleTempFiles } from "../io/atomic";
 import { buildTransferModel, disposeTransferModel, getArchSpec, inputSizeFor, preprocessInput } from "../models/index";
 import { collectInventory, machineSlug } from "../system/index";
 import { acquireRunLock, datasetFor, loadTrainedModel, runDirFor } from "../train/index";
@@ -74,6 +74,9 @@ export async function evaluateRun(params: RunParams, opts: EvaluateOptions): Pro
   const runDir = runDirFor(params);
   if (!opts.latencyOnly && !(await fileExists(runDir))) return evaluateLocked(params, opts); // says there is no run
   const lock = await acquireRunLock({ dir: runDir, label: params.runId });
+  // The one writer now: temp files of a killed evaluation (predictions, latency files) are stale.
+  await removeStaleTempFiles(runDir, { recursive: false });
+  await removeStaleTempFiles(path.dirname(evaluationPath({ runDir, arch: "any" })));
   try {
     return await evaluateLocked(params, opts);
   } finally {

@@ -67,10 +67,10 @@ export async function writeJsonAtomic(file: string, value: unknown, stage?: stri
 
 /**
  * Removes temp files that writeFileAtomic left in `dir` and its subfolders (a process killed between
- * open and rename). Call it only on folders this process alone writes (an architecture's folder while
- * it trains): another writer's temp file would be in flight.
+ * open and rename). Call it only on folders this process alone writes (the run folder's top level under
+ * its lock, an architecture's folder while it trains): another writer's temp file would be in flight.
  */
-export async function removeStaleTempFiles(dir: string): Promise<string[]> {
+export async function removeStaleTempFiles(dir: string, opts: { recursive?: boolean } = {}): Promise<string[]> {
   let entries: import("node:fs").Dirent[];
   try {
     entries = await fs.readdir(dir, { withFileTypes: true });
@@ -80,8 +80,9 @@ export async function removeStaleTempFiles(dir: string): Promise<string[]> {
   const removed: string[] = [];
   for (const entry of entries) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) removed.push(...(await removeStaleTempFiles(full)));
-    else if (TEMP_NAME.test(entry.name)) {
+    if (entry.isDirectory()) {
+      if (opts.recursive !== false) removed.push(...(await removeStaleTempFiles(full)));
+    } else if (TEMP_NAME.test(entry.name)) {
       await fs.rm(full, { force: true });
       removed.push(full);
     }

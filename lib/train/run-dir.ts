@@ -11,7 +11,7 @@ import { formatTransfer, type RunParams } from "../config";
 import type { DatasetManifest } from "../data/types";
 import { collectVersions, findInstalledPackage } from "../engine/packages";
 import type { EngineDescription } from "../engine/types";
-import { fileExists, readJson, writeJsonAtomic } from "../io/atomic";
+import { fileExists, readJson, removeStaleTempFiles, writeJsonAtomic } from "../io/atomic";
 import { PROJECT_ROOT } from "../paths";
 import { type DatasetIdentity, RUN_MANIFEST_SCHEMA, type RunManifest, type RunSession } from "./types";
 
@@ -166,6 +166,7 @@ export async function openRunDir(opts: OpenRunOptions): Promise<{ runDir: string
     archs: [...params.archs],
     workers: opts.workers ?? 1,
   };
+  await removeStaleTempFiles(runDir, { recursive: false }); // a killed session's run.json temp (its caller holds the run lock)
   if (await fileExists(file)) {
     const existing = await readJson<RunManifest>(file);
     if (existing.schema !== RUN_MANIFEST_SCHEMA) {
