@@ -61,7 +61,7 @@ export const command: Command = {
     const { params, quiet } = paramsFromArgs(args);
 
     const { selectEngine } = await import("../engine/index");
-    const { runTraining, RunConfigMismatchError, RunLockedError } = await import("../train/index");
+    const { runTraining, stoppedText, RunConfigMismatchError, RunLockedError } = await import("../train/index");
     const { createCliProgress } = await import("../train/progress");
     const { runSummaryText } = await import("../train/summary");
     const engine = await selectEngine({ engine: params.engine, quiet });
@@ -88,6 +88,7 @@ export const command: Command = {
           ` in ${summary.totalSeconds.toFixed(1)} s on ${engine.engine}` +
           (summary.workers > 1 ? `, ${summary.workers} architectures at a time (WORKERS), each in its own process` : ""),
       );
+      if (summary.aborted) console.error(`${stoppedText(summary)}; run the same command again to resume`);
       return summary.aborted ? 130 : 0;
     } catch (error) {
       if (error instanceof RunConfigMismatchError || error instanceof RunLockedError) throw new UsageError(error.message);

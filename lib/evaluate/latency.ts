@@ -65,11 +65,12 @@ export function summarizeSamples(samples: readonly number[], extra: { firstCallM
 }
 
 /** Times `call` (awaited) under the budget; the call must finish its work (e.g. await tensor.data()). */
-export async function measureLatency(opts: { call: () => unknown; budget?: Partial<LatencyBudget>; clock?: Clock }): Promise<LatencyStats> {
+export async function measureLatency(opts: { call: () => unknown; budget?: Partial<LatencyBudget>; clock?: Clock; signal?: AbortSignal }): Promise<LatencyStats> {
   const budget = { ...DEFAULT_BUDGET, ...opts.budget };
   const clock = opts.clock ?? realClock;
   if (budget.minRuns < 1) throw new RangeError("minRuns must be at least 1");
   const timeOne = async () => {
+    opts.signal?.throwIfAborted(); // an interrupt stops the benchmark at the next call
     const start = clock();
     await opts.call();
     return clock() - start;
@@ -123,6 +124,7 @@ export interface ModelLatencyOptions {
   budget?: Partial<LatencyBudget>;
   batchBudget?: Partial<LatencyBudget>;
   clock?: Clock;
+  signal?: AbortSignal;
 }
 
 async function predictAndRead(model: tf.LayersModel, input: tf.Tensor): Promise<void> {
@@ -136,14 +138,14 @@ async function predictAndRead(model: tf.LayersModel, input: tf.Tensor): Promise<
 
 /** Single-image model-only and end-to-end latency plus batched throughput for one model. */
 export async function measureModelLatency(opts: ModelLatencyOptions): Promise<ArchLatency> {
-  const { model, inputSize: size, preprocess, clock } = opts;
+  const { model, inputSize: size, preprocess, clock, signal } = opts;
   const batchSizes = opts.batchSizes ?? [1, 8, 32];
   // A real image, so that model-only and end-to-end see the same pixels.
   const pixels = await opts.decode(opts.imagePath, size);
   const single = tf.tidy(() => preprocess(tf.tensor4d(Float32Array.from(pixels), [1, size, size, 3])));
   let modelOnly: LatencyStats;
   try {
-    modelOnly = await measureLatency({ call: () => predictAndRead(model, single), budget: opts.budget, clock });
+    modelOnly = await measureLatency({ call: () => predictAndRead(model, single), budget: opts.budget, clock, signal });
   } finally {
     single.dispose();
   }
@@ -159,6 +161,7 @@ export async function measureModelLatency(opts: ModelLatencyOptions): Promise<Ar
     },
     budget: opts.budget,
     clock,
+    signal,
   });
   const throughput: ThroughputResult[] = [];
   for (const batchSize of batchSizes) {
@@ -167,7 +170,7 @@ export async function measureModelLatency(opts: ModelLatencyOptions): Promise<Ar
       return tf.tile(one, [batchSize, 1, 1, 1]);
     });
     try {
-      const stats = await measureLatency({ call: () => predictAndRead(model, batch), budget: { ...BATCH_BUDGET, ...opts.batchBudget }, clock });
+      const stats = await measureLatency({ call: () => predictAndRead(model, batch), budget: { ...BATCH_BUDGET, ...opts.batchBudget }, clock, signal });
       throughput.push({ batchSize, imagesPerSecond: (batchSize * 1000) / stats.meanMs, meanBatchMs: stats.meanMs, p50BatchMs: stats.p50Ms, runs: stats.runs });
     } finally {
       batch.dispose();

@@ -36,6 +36,8 @@ export interface EvaluateOptions {
   budget?: Partial<LatencyBudget>;
   batchBudget?: Partial<LatencyBudget>;
   log?: (line: string) => void;
+  /** Stops predictions and the benchmark at the next batch or call; what finished is saved. */
+  signal?: AbortSignal;
 }
 
 export interface EvaluateOutcome {
@@ -127,6 +129,7 @@ async function evaluateLocked(params: RunParams, opts: EvaluateOptions): Promise
           preprocess: preprocessFor(history.arch),
           classes: dataset.classes,
           imageRoot: imageRootOf(dataset),
+          signal: opts.signal,
         });
         await saveEvaluation({ runDir, evaluation });
         evaluations.push(evaluation);
@@ -166,7 +169,7 @@ async function evaluateLocked(params: RunParams, opts: EvaluateOptions): Promise
       dispose = () => disposeTransferModel(transfer);
     }
     try {
-      const latency = await measureModelLatency({ arch, displayName, model, inputSize, preprocess: preprocessFor(arch), decode: decodeOne, imagePath, batchSizes: opts.batchSizes, budget: opts.budget, batchBudget: opts.batchBudget });
+      const latency = await measureModelLatency({ arch, displayName, model, inputSize, preprocess: preprocessFor(arch), decode: decodeOne, imagePath, batchSizes: opts.batchSizes, budget: opts.budget, batchBudget: opts.batchBudget, signal: opts.signal });
       measured.push(latency);
       log(`${arch}: p50 ${latency.modelOnly.p50Ms.toFixed(2)} ms model only, ${latency.endToEnd.p50Ms.toFixed(2)} ms end to end, first call ${latency.modelOnly.firstCallMs.toFixed(0)} ms (${trainedHere ? "trained" : "untrained"} model)`);
     } finally {

@@ -129,11 +129,14 @@ export async function predictSplit(opts: {
   split?: string;
   /** Image paths are stored relative to this folder (lib/data imageRootOf), so that what is shared holds no local path. */
   imageRoot?: string;
+  /** Stops at the next batch (the kernel's interrupt). */
+  signal?: AbortSignal;
 }): Promise<Evaluation> {
   const started = performance.now();
   const rows: { path: string; labelIndex: number; probabilities: number[] }[] = [];
   for await (const batch of opts.batches) {
     try {
+      opts.signal?.throwIfAborted();
       const output = tf.tidy(() => opts.model.predict(opts.preprocess(batch.xs)) as tf.Tensor2D);
       const probabilities = (await output.array()) as number[][];
       output.dispose();

@@ -145,6 +145,9 @@ export class KernelClient {
       cwd: options.cwd,
       env: options.env as NodeJS.ProcessEnv,
       stdio: ["ignore", "pipe", "pipe"],
+      // Its own process group, as Jupyter starts kernels: interrupt() signals the kernel and the
+      // worker processes it started, and a Ctrl-C meant for us does not reach it unasked.
+      detached: true,
     });
     const shell = new zmq.Dealer({ linger: 0 });
     const control = new zmq.Dealer({ linger: 0 });
@@ -188,6 +191,12 @@ export class KernelClient {
       { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
       options,
     );
+  }
+
+  /** Jupyter's interrupt for interrupt_mode "signal": SIGINT to the kernel's process group. */
+  interrupt(): void {
+    if (this.exited || this.process.pid === undefined) return;
+    process.kill(-this.process.pid, "SIGINT");
   }
 
   /** Graceful shutdown_request, then SIGKILL if the process lingers; removes the connection file. */

@@ -58,7 +58,10 @@ export interface ArchOutcome {
 }
 
 export class TrainingAbortedError extends Error {
-  constructor(arch: string, epoch: number) {
+  constructor(
+    readonly arch: string,
+    readonly epoch: number,
+  ) {
     super(`training of ${arch} stopped during epoch ${epoch}; start again with the same RUN_ID to resume from the last completed epoch`);
     this.name = "AbortError";
   }
@@ -224,6 +227,10 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
       emit({ phase: "features", epoch: epochs.length, message: `validation features (${opts.dataset.splits.validation.length} images, once)` });
       const parts: { xs: tf.Tensor2D[]; ys: tf.Tensor2D[] } = { xs: [], ys: [] };
       for await (const batch of evalBatches({ manifest: opts.dataset, split: "validation", imageSize: inputSize, batchSize: params.batchSize, cacheDir: opts.cacheDir })) {
+        if (opts.signal?.aborted) {
+          tf.dispose([...parts.xs, ...parts.ys, batch.xs, batch.ys]);
+          throw new TrainingAbortedError(arch, epochs.length + 1);
+        }
         parts.xs.push(extractFeatures(extractor.model, batch.xs, mode));
         parts.ys.push(batch.ys);
         batch.xs.dispose();

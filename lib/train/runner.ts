@@ -87,6 +87,8 @@ async function trainLocked(
   });
   opts.onMessage?.(`${created ? "new run" : "resuming run"} ${runDir}${workers > 1 ? ` (${workers} architectures at a time, each in its own process)` : ""}`);
   const cacheDir = path.join(path.dirname(manifestPath), "cache");
+  const stopped: RunSummary["stopped"] = [];
+  const onStopped = (arch: string, epoch: number) => stopped.push({ arch, completedEpochs: epoch - 1 });
   const outcomes =
     workers > 1
       ? await trainInWorkerProcesses({
@@ -96,9 +98,10 @@ async function trainLocked(
           onProgress: opts.onProgress,
           onMessage: opts.onMessage,
           signal: opts.signal,
+          onStopped,
         })
-      : await trainOneAfterAnother(params, { ...opts, runDir, dataset, configFingerprint: manifest.configFingerprint, cacheDir });
-  const summary: RunSummary = { runDir, manifest, histories: [], skipped: [], resumed: [], totalSeconds: 0, aborted: false, workers };
+      : await trainOneAfterAnother(params, { ...opts, runDir, dataset, configFingerprint: manifest.configFingerprint, cacheDir, onStopped });
+  const summary: RunSummary = { runDir, manifest, histories: [], skipped: [], resumed: [], totalSeconds: 0, aborted: false, stopped, workers };
   for (const [index, arch] of params.archs.entries()) {
     const result = outcomes[index];
     if (!result) {
@@ -113,6 +116,18 @@ async function trainLocked(
   return summary;
 }
 
+/**
+ * Where an aborted run stopped, for the message that ends the cell or command: "stopped after
+ * epoch 1 of 3 (mobilenet_v2)", or one entry per architecture that was training at the time.
+ */
+export function stoppedText(summary: Pick<RunSummary, "stopped" | "histories" | "manifest">): string {
+  const epochs = summary.manifest.params.epochs;
+  const [only, ...more] = summary.stopped;
+  if (!only) return `stopped before the next architecture (${summary.histories.length} finished)`;
+  if (more.length === 0) return `stopped after epoch ${only.completedEpochs} of ${epochs} (${only.arch})`;
+  return `stopped: ${summary.stopped.map((s) => `${s.arch} after epoch ${s.completedEpochs} of ${epochs}`).join(", ")}`;
+}
+
 /** The architectures of ARCHS not finished in an earlier session (those need a worker). */
 async function unfinishedArchs(params: RunParams): Promise<ArchId[]> {
   const runDir = runDirFor(params);
@@ -124,10 +139,11 @@ async function unfinishedArchs(params: RunParams): Promise<ArchId[]> {
 /** WORKERS=1: every architecture in this process, in ARCHS order; undefined from the one the signal stopped on. */
 async function trainOneAfterAnother(
   params: RunParams,
-  opts: RunTrainingOptions & { runDir: string; dataset: DatasetManifest; configFingerprint: string; cacheDir: string },
+  opts: RunTrainingOptions & { runDir: string; dataset: DatasetManifest; configFingerprint: string; cacheDir: string; onStopped: (arch: string, epoch: number) => void },
 ): Promise<Array<ArchOutcome | undefined>> {
   const outcomes: Array<ArchOutcome | undefined> = params.archs.map(() => undefined);
   for (const [index, arch] of params.archs.entries()) {
+    if (opts.signal?.aborted) break; // not even built: this one and the rest start next time
     try {
       outcomes[index] = await trainArchitecture({
         params,
@@ -146,6 +162,7 @@ async function trainOneAfterAnother(
     } catch (error) {
       if (error instanceof TrainingAbortedError) {
         opts.onMessage?.(error.message);
+        opts.onStopped(error.arch, error.epoch);
         break;
       }
       throw error;

@@ -171,6 +171,8 @@ export interface RunSummary {
   resumed: string[];
   totalSeconds: number;
   aborted: boolean;
+  /** Architectures the AbortSignal stopped mid-training, with the epochs they had completed (checkpointed). */
+  stopped: Array<{ arch: string; completedEpochs: number }>;
   /** Architectures trained at the same time, each in its own process (1 = in this process, one after another). */
   workers: number;
 }

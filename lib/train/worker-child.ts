@@ -48,7 +48,7 @@ async function train(arch: Extract<ToWorker, { type: "train" }>["arch"], archInd
     });
     send({ type: "done", arch, result });
   } catch (error) {
-    if (error instanceof TrainingAbortedError) send({ type: "aborted", arch, message: error.message });
+    if (error instanceof TrainingAbortedError) send({ type: "aborted", arch, epoch: error.epoch, message: error.message });
     else {
       const fileWrite = error instanceof FileWriteError ? error.failure : undefined; // the parent rethrows it as is
       send({ type: "failed", arch, message: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined, fileWrite });

@@ -64,6 +64,8 @@ export function trainInWorkerProcesses(opts: {
   onProgress?: (progress: TrainProgress) => void;
   onMessage?: (message: string) => void;
   signal?: AbortSignal;
+  /** An architecture the signal stopped, and the epoch it stopped in. */
+  onStopped?: (arch: ArchId, epoch: number) => void;
 }): Promise<Array<ArchOutcome | undefined>> {
   const outcomes: Array<ArchOutcome | undefined> = opts.archs.map(() => undefined);
   const workers: Worker[] = [];
@@ -120,6 +122,7 @@ export function trainInWorkerProcesses(opts: {
           return dispatch(worker);
         case "aborted":
           opts.onMessage?.(message.message);
+          opts.onStopped?.(message.arch, message.epoch);
           return release(worker);
         case "failed":
           // A full disk is the same one-line error in a worker as in this process (the CLI prints it alone).

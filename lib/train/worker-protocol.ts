@@ -31,5 +31,6 @@ export type ToWorker =
 export type FromWorker =
   | { type: "progress"; progress: TrainProgress }
   | { type: "done"; arch: ArchId; result: ArchOutcome }
-  | { type: "aborted"; arch: ArchId; message: string }
+  /** `epoch`: the epoch it stopped in (the ones before it are checkpointed). */
+  | { type: "aborted"; arch: ArchId; epoch: number; message: string }
   | { type: "failed"; arch: ArchId; message: string; stack?: string; fileWrite?: FileWriteFailure };
