@@ -10,9 +10,12 @@ import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { createInterface } from "node:readline";
+import * as tf from "@tensorflow/tfjs";
 import { resolveParams } from "../lib/config";
 import { selectEngine } from "../lib/engine";
+import { readJson } from "../lib/io/atomic";
 import { isContinuous, loadRun, runTraining, type TrainProgress } from "../lib/train";
+import { loadModelFiles, saveModelFiles } from "../lib/train/checkpoint";
 import { tinyEnv } from "./train-fixtures";
 
 const EPOCHS = 3;
@@ -139,4 +142,28 @@ describe("resume after a damaged checkpoint", () => {
     assert.deepEqual(summary.resumed, []);
     assert.deepEqual(history.provenance?.resumedAtEpochs, []);
   });
+});
+
+test("a saved model cut short, or a JSON file cut short, is named in the error instead of tfjs's shape message", async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "showcase-model-damage-"));
+  const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [4] })] });
+  try {
+    await saveModelFiles(model, dir);
+    const weights = path.join(dir, "weights.bin");
+    await fs.truncate(weights, 20);
+    await assert.rejects(loadModelFiles(dir), (error: Error) => {
+      assert.equal(error.message, `${weights}: 20 bytes where ${path.join(dir, "model.json")} describes 40 (cut short or damaged): delete ${dir} and train again`);
+      return true;
+    });
+    const json = path.join(dir, "model.json");
+    await fs.truncate(json, 10);
+    await assert.rejects(readJson(json), (error: Error) => {
+      assert.ok(error instanceof SyntaxError);
+      assert.ok(error.message.startsWith(`${json} is not valid JSON (cut short or damaged?): `), error.message);
+      return true;
+    });
+  } finally {
+    model.dispose();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
 });

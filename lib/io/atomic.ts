@@ -90,8 +90,14 @@ export async function removeStaleTempFiles(dir: string, opts: { recursive?: bool
   return removed;
 }
 
+/** A JSON file; one that does not parse (cut short, damaged) is a SyntaxError naming the file. */
 export async function readJson<T>(file: string): Promise<T> {
-  return JSON.parse(await fs.readFile(file, "utf8")) as T;
+  const text = await fs.readFile(file, "utf8");
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new SyntaxError(`${file} is not valid JSON (cut short or damaged?): ${(error as Error).message}`);
+  }
 }
 
 export async function fileExists(file: string): Promise<boolean> {

@@ -48,7 +48,7 @@ async function readOrReason<T extends { fingerprint: string }>(file: string, run
     return await readRecord<T>(file, run);
   } catch (error) {
     if (error instanceof RunListConflictError) return "its result belongs to another configuration (fingerprint differs)";
-    if (error instanceof SyntaxError) return `unreadable record ${path.basename(file)}: ${error.message}`;
+    if (error instanceof SyntaxError) return `unreadable record ${path.basename(file)}: not valid JSON (cut short or damaged?)`; // the message holds the local path
     throw error;
   }
 }

@@ -50,8 +50,27 @@ export async function readModelArtifacts(dir: string): Promise<tf.io.ModelArtifa
     for (const file of group.paths) buffers.push(await fs.readFile(path.join(dir, file)));
   }
   const joined = Buffer.concat(buffers);
+  const expected = expectedWeightBytes(specs);
+  if (expected !== undefined && expected !== joined.byteLength) {
+    // tfjs would fail later with "the tensor should have 2560 values but has 1281" and no file name
+    const files = json.weightsManifest.flatMap((group) => group.paths.map((file) => path.join(dir, file)));
+    throw new Error(`${files.join(", ")}: ${joined.byteLength} bytes where ${modelFile} describes ${expected} (cut short or damaged): delete ${dir} and train again`);
+  }
   const weightData = joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength) as ArrayBuffer;
   return { modelTopology: json.modelTopology, format: json.format, generatedBy: json.generatedBy, convertedBy: json.convertedBy, weightSpecs: specs, weightData };
+}
+
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+
+/** The weight bytes that `specs` describe; undefined for quantized or unusual ones (not checked). */
+function expectedWeightBytes(specs: readonly tf.io.WeightsManifestEntry[]): number | undefined {
+  let total = 0;
+  for (const spec of specs) {
+    const bytes = DTYPE_BYTES[spec.dtype];
+    if (spec.quantization || !bytes) return undefined;
+    total += spec.shape.reduce((a, b) => a * b, 1) * bytes;
+  }
+  return total;
 }
 
 /** A whole model from a folder (custom layers must be registered first). */
