@@ -41,6 +41,16 @@ test("Graphs 1–4 and the trade-off chart have the expected traces", () => {
   assert.deepEqual(tradeOff.data[1].y, [0.75, 0.8, 0.9]);
 });
 
+test("Plotly's toolbar keeps clear of the titles: upright in a right margin, titles start at the left", () => {
+  const { latency, summary } = fixture();
+  for (const chart of buildCharts({ histories: HISTORIES, evaluations: EVALUATIONS, latency, summary, stepsPerEpoch: 5 })) {
+    const layout = chart.layout as { title: { x: number; xanchor: string }; modebar: { orientation: string }; margin: { r: number } };
+    assert.deepEqual([layout.title.x, layout.title.xanchor], [0, "left"], chart.id);
+    assert.equal(layout.modebar.orientation, "v", chart.id);
+    assert.ok(layout.margin.r >= 40, `${chart.id}: right margin ${layout.margin.r} px holds the toolbar`);
+  }
+});
+
 test("frames: one per sheet, with the study's columns and the missing and failed runs", () => {
   const { results, summary } = fixture();
   const frames = buildFrames({ results, summary });

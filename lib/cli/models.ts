@@ -1,5 +1,5 @@
 // `showcase models [--json] [--archs a,b]`: the architectures as built here, next to Keras' numbers.
-import { parseArchs } from "../config";
+import { parseArchs, resolveParams } from "../config";
 import { type Command, parseFlags, rejectUnknownFlags, UsageError } from "./command";
 
 const USAGE = [
@@ -9,18 +9,6 @@ const USAGE = [
   "parameters with the 1000-class top, trainable parameters of the transfer model (frozen base, 2 classes), layers,",
   "default input and preprocessing mode. --json prints the rows as JSON.",
 ].join("\n");
-
-async function useFastBackend(): Promise<string> {
-  const tf = await import("@tensorflow/tfjs");
-  try {
-    await import("@tensorflow/tfjs-backend-wasm");
-    if (await tf.setBackend("wasm")) return tf.getBackend();
-  } catch {
-    // fall through to cpu
-  }
-  await tf.setBackend("cpu");
-  return tf.getBackend();
-}
 
 export const command: Command = {
   name: "models",
@@ -33,7 +21,8 @@ export const command: Command = {
     const json = flags.has("json");
     const ids = parseArchs(flags.get("archs") ?? process.env.ARCHS ?? "all");
     const { summarizeArchitectures } = await import("../models/summary");
-    await useFastBackend();
+    const { selectEngine } = await import("../engine/index");
+    await selectEngine({ engine: resolveParams(process.env).engine, quiet: true }); // ENGINE, as for every command
 
     const header = ["id", "display name", "params (top)", "trainable (transfer, frozen)", "layers", "input", "preprocess"];
     const widths = [20, 18, 14, 28, 7, 6, 10];
@@ -41,6 +30,8 @@ export const command: Command = {
     if (!json) console.log(line(header));
     const rows = await summarizeArchitectures({
       ids,
+      // Progress on stderr: each build takes seconds, and stdout stays the table (or the JSON).
+      onStart: (id, index, count) => process.stderr.write(`building ${id} (${index + 1}/${count}) …\n`),
       onRow: (row) => {
         if (json) return;
         const cells = [row.id, row.displayName, row.params.toLocaleString("en"), row.transferTrainableParams.toLocaleString("en"), String(row.layers), String(row.defaultInputSize), row.preprocess];

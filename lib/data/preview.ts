@@ -9,6 +9,7 @@ import { deriveSeed } from "./prng";
 import { SPLIT_NAMES } from "./split";
 import type { AugmentConfig, DatasetManifest, ImageRecord } from "./types";
 import { escapeHtml } from "../html";
+import { readyQuietly } from "../engine/capabilities";
 
 
 function table(header: string[], rows: (string | number)[][]): string {
@@ -77,6 +78,7 @@ export async function sampleGridPng(opts: { records: ImageRecord[]; size?: numbe
 export async function augmentedGridPng(opts: { records: ImageRecord[]; config: AugmentConfig; seed: number; copies?: number; size?: number }): Promise<Buffer> {
   const size = opts.size ?? 128;
   const copies = opts.copies ?? 5;
+  await readyQuietly(); // notebook 01 runs this before any engine is chosen, on tfjs's default backend
   const pixels = await decodeResized(opts.records, { size });
   const tiles: { pixels: Uint8Array; caption: string }[] = [];
   for (let i = 0; i < pixels.length; i++) {

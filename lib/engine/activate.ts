@@ -3,6 +3,7 @@
 // running on whatever it had — usually the pure-JS `cpu` backend, 15–40× slower. Always compare
 // tf.getBackend() with what was asked for.
 import * as tf from "@tensorflow/tfjs";
+import { quietCpuBackend } from "./capabilities";
 
 export interface Activation {
   ok: boolean;
@@ -67,6 +68,12 @@ async function settleAfterFailure(failed: string): Promise<string> {
 }
 
 export async function activateBackend(name: string): Promise<Activation> {
+  const activation = await switchBackend(name);
+  quietCpuBackend(); // cpu, chosen or fallen back to
+  return activation;
+}
+
+async function switchBackend(name: string): Promise<Activation> {
   if (!tf.findBackendFactory(name)) {
     return { ok: false, backend: tf.getBackend() ?? "none", error: `backend "${name}" is not registered` };
   }

@@ -22,9 +22,12 @@ export interface ArchSummaryRow {
 }
 
 /** Builds each architecture (with top, and as a 2-class transfer model) at its default input size. */
-export async function summarizeArchitectures(opts: { ids?: readonly ArchId[]; onRow?: (row: ArchSummaryRow) => void } = {}): Promise<ArchSummaryRow[]> {
+export async function summarizeArchitectures(opts: { ids?: readonly ArchId[]; onStart?: (id: ArchId, index: number, count: number) => void; onRow?: (row: ArchSummaryRow) => void } = {}): Promise<ArchSummaryRow[]> {
   const rows: ArchSummaryRow[] = [];
-  for (const id of opts.ids ?? ARCH_IDS) {
+  const ids = opts.ids ?? ARCH_IDS;
+  for (const [index, id] of ids.entries()) {
+    opts.onStart?.(id, index, ids.length);
+    await tf.nextFrame(); // let the progress line out before the long build
     const spec = ARCHITECTURES[id];
     const started = performance.now();
     const model = buildArchitecture(id, { includeTop: true });

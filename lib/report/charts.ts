@@ -22,12 +22,15 @@ export interface Figure {
   layout: Record<string, unknown>;
 }
 
+// Plotly's toolbar sits in the top-right corner and covers a long centred title: the toolbar stands
+// upright in a right margin of its own, and the title starts at the left.
 const baseLayout = (title: string, x: string, y: string, extra: Record<string, unknown> = {}) => ({
-  title: { text: title },
+  title: { text: title, x: 0, xref: "paper", xanchor: "left" },
   xaxis: { title: { text: x } },
   yaxis: { title: { text: y } },
   legend: { orientation: "h", y: -0.2 },
-  margin: { t: 50, r: 20, b: 60, l: 60 },
+  modebar: { orientation: "v" },
+  margin: { t: 50, r: 50, b: 60, l: 60 },
   height: 420,
   ...extra,
 });
