@@ -89,7 +89,7 @@ describe("resume after a damaged checkpoint", () => {
     const damaged = path.join(runDir, ARCH, "checkpoint", file);
     await damage(damaged, how);
     const messages: string[] = [];
-    const summary = await runTraining(resolveParams({ ...env, RUN_ID: runId }), { engine, onProgress: (p) => p.message && messages.push(p.message) });
+    const summary = await runTraining(resolveParams({ ...env, RUN_ID: runId }), { engine, onProgress: (p) => p.notice && p.message && messages.push(p.message) });
     const { histories } = await loadRun(runDir);
     assert.equal(histories.length, 1);
     const history = histories[0];
@@ -98,6 +98,7 @@ describe("resume after a damaged checkpoint", () => {
     assert.ok(isContinuous(history.epochs));
     assert.deepEqual((await fs.readdir(path.join(runDir, ARCH))).sort(), ["history.json", "model"], "no checkpoint or temp file left");
     const notes = messages.filter((m) => m.includes(damaged));
+    assert.equal(notes.length, messages.length, `every notice names the damaged file: ${messages.join(" | ")}`);
     return { summary, history, notes, damaged };
   }
 

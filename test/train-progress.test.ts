@@ -43,6 +43,13 @@ test("the notebook display shows the running batch and a table of finished epoch
   assert.match(html, /<td>mobilenet<\/td><td>1<\/td><td>0\.690<\/td>/);
 });
 
+test("the notebook display keeps notices (a damaged checkpoint and what resume did) above the running batch, HTML-escaped", () => {
+  const notice: TrainProgress = { ...batch(0), phase: "build", epoch: 0, message: "/r/<x>/epoch-002/weights.bin is missing: resuming from the checkpoint of epoch 1 instead", notice: true };
+  const html = renderProgressHtml({ active: [batch(5)], finished: [], notices: [notice] });
+  assert.match(html, /⚠ \[2\/8\] mobilenet: \/r\/&lt;x&gt;\/epoch-002\/weights\.bin is missing: resuming from the checkpoint of epoch 1 instead<\/div>/);
+  assert.ok(html.indexOf("⚠") < html.indexOf("batch 5/15"));
+});
+
 // WORKERS > 1: two architectures report batches alternately.
 const other = (n: number): TrainProgress => ({ ...batch(n), arch: "resnet50", archIndex: 1 });
 

@@ -150,7 +150,7 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
     // Only this process trains this architecture: temp files in its folders are a killed session's.
     for (const dir of [paths.archDir, paths.tensorboard]) await removeStaleTempFiles(dir);
     const { state, notes } = await openCheckpoint(paths.checkpoint);
-    for (const message of notes) emit({ phase: "build", epoch: 0, message });
+    for (const message of notes) emit({ phase: "build", epoch: 0, message, notice: true });
     if (state && state.configFingerprint !== opts.configFingerprint) {
       throw new Error(`${paths.checkpoint} belongs to another configuration: delete it (or the run folder) to train ${arch} again`);
     }

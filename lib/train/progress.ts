@@ -111,8 +111,9 @@ export function createCliProgress(opts: { stream?: NodeJS.WriteStream; interacti
   };
 }
 
-/** The HTML of the live notebook display: one status line per architecture in training plus the epochs finished so far. */
-export function renderProgressHtml(state: { active: readonly TrainProgress[]; finished: readonly TrainProgress[] }): string {
+/** The HTML of the live notebook display: notices, one status line per architecture in training, the epochs finished so far. */
+export function renderProgressHtml(state: { active: readonly TrainProgress[]; finished: readonly TrainProgress[]; notices?: readonly TrainProgress[] }): string {
+  const notices = (state.notices ?? []).map((p) => `<div style="color:#a15c00">⚠ ${escapeHtml(formatProgressLine(p))}</div>`).join("");
   const status = [...state.active]
     .sort((a, b) => a.archIndex - b.archIndex)
     .map((p) => {
@@ -136,7 +137,7 @@ export function renderProgressHtml(state: { active: readonly TrainProgress[]; fi
   const table = rows
     ? `<table><thead><tr><th>architecture</th><th>epoch</th><th>loss</th><th>acc</th><th>val loss</th><th>val acc</th><th>img/s</th></tr></thead><tbody>${rows}</tbody></table>`
     : "";
-  return `<div class="showcase-progress">${status}${table}</div>`;
+  return `<div class="showcase-progress">${notices}${status}${table}</div>`;
 }
 
 interface Display {
@@ -164,14 +165,16 @@ export function createNotebookProgress(opts: { intervalMs?: number } = {}): Prog
   }
   const active = new ActiveArchitectures();
   const finished: TrainProgress[] = [];
+  const notices: TrainProgress[] = [];
   const intervalMs = opts.intervalMs ?? 500;
   let lastDraw = 0;
   const draw = () => {
     lastDraw = Date.now();
-    display!.html(renderProgressHtml({ active: active.list(), finished }));
+    display!.html(renderProgressHtml({ active: active.list(), finished, notices }));
   };
   const handler = (p: TrainProgress) => {
     if (p.phase === "validate") finished.push(p);
+    if (p.notice) notices.push(p);
     active.update(p);
     if (p.phase !== "train" || Date.now() - lastDraw >= intervalMs) draw();
   };

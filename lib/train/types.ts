@@ -158,6 +158,8 @@ export interface TrainProgress {
   imagesPerSecond?: number;
   /** Remaining seconds for this architecture, from the measured speed; undefined before the first batch. */
   etaSeconds?: number;
+  /** The message must stay in view (a damaged checkpoint and what resume did instead), not be replaced by the next event. */
+  notice?: boolean;
   message?: string;
 }
 
