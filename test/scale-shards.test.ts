@@ -109,5 +109,23 @@ if (process.env.SCALE_SHARD_CHILD === "1") {
     const mergedB = await mergeResults(runDirB);
     assert.equal(JSON.stringify(mergedB), JSON.stringify(mergedA), "merged tables identical whatever the completion order");
     assert.deepEqual(mergedA.completed.map((run) => run.key), runs.map((run) => run.key), "sorted in run-list order");
+
+    // `showcase train --merge` (the Slurm merge job) writes that table and says what it holds.
+    const mergeLog: string[] = [];
+    assert.equal(await runShardFromCli({ args: ["--merge"], env: { ...GRID, RUNS_DIR: runsB }, log: (line) => mergeLog.push(line) }), 0);
+    assert.match(mergeLog.join("\n"), /merged-results\.json written\n6 runs: 6 completed, 0 failed, 0 missing/);
+    assert.equal(await fs.readFile(path.join(runDirB, "merged-results.json"), "utf8").then((text) => JSON.stringify(JSON.parse(text))), JSON.stringify(mergedA));
+  });
+
+  test("SCALE_FAIL_RUNS (test hook): the named run fails deterministically without training, the merge lists it", async () => {
+    const root = await tempDir("scale-hook-");
+    const runs = plan(root).runs;
+    const env = { ...GRID, RUNS_DIR: root, SCALE_FAIL_RUNS: runs[1].key };
+    const log: string[] = [];
+    assert.equal(await runShardFromCli({ args: ["--shard", "1/3"], env, trainOne: fakeTrainer({ delayMs: 0 }), log: (line) => log.push(line) }), 3);
+    const runDir = path.join(root, "tiny");
+    assert.deepEqual(await lines(path.join(runDir, "calls.log")), [runs[4].key], "the failing run never reached the trainer");
+    assert.equal(await runShardFromCli({ args: ["--merge"], env, log: (line) => log.push(line) }), 0);
+    assert.match(log.join("\n"), new RegExp(`failed   ${runs[1].key}: injected failure \\(SCALE_FAIL_RUNS test hook\\)`));
   });
 }

@@ -2,13 +2,14 @@
 // JOB_COMPLETION_INDEX / SLURM_ARRAY_TASK_ID): plan or check the run list, run this shard's part.
 import { type Env, PARAMETER_NAMES, ParameterError, resolveParams } from "../config";
 import { parseFlags, rejectUnknownFlags, UsageError } from "../cli/command";
-import { EXIT_USAGE, executeShard, type ShardReport, type TrainOne } from "./execute";
+import { DeterministicFailure, EXIT_USAGE, executeShard, type ShardReport, type TrainOne } from "./execute";
+import { formatMergeSummary, MERGED_FILE, writeMergedResults } from "./merge";
 import { planRuns, RunListConflictError, runDirFor, writeOrVerifyRunList } from "./runlist";
 import { formatShard, resolveShard, selectShard } from "./shard";
 
 /** Flags of `showcase train` that belong to sharding. */
-export const SHARD_FLAGS = ["shard", "retry-failed", "plan"] as const;
-export const SHARD_SWITCHES = ["retry-failed", "plan", "quiet"] as const;
+export const SHARD_FLAGS = ["shard", "retry-failed", "plan", "merge"] as const;
+export const SHARD_SWITCHES = ["retry-failed", "plan", "merge", "quiet"] as const;
 /** Parameters may also come as flags, as in `showcase train`: --archs → ARCHS, --seeds → SEEDS, … (flags win). */
 const PARAMETER_FLAGS = new Map(
   [...PARAMETER_NAMES, "SEEDS", "LEARNING_RATES"].map((name) => [name.toLowerCase().replace(/_/g, "-"), name]),
@@ -17,6 +18,7 @@ const PARAMETER_FLAGS = new Map(
 export const SHARD_USAGE = [
   "showcase train --shard i/n [--retry-failed]   run part i (0-based) of n of the run list",
   "showcase train --plan                         write and print the run list (runlist.json), train nothing",
+  "showcase train --merge                        after the shards: write merged-results.json, list failed and missing runs",
   "SEEDS=1,2 showcase train                      the whole grid on this machine (= --shard 0/1)",
   "  parameters as in `showcase train`: environment or flags (--archs, --seeds 1,2,3, --learning-rates …, --quiet)",
   "  or SHARD_COUNT=n with JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (Slurm array)",
@@ -25,6 +27,20 @@ export const SHARD_USAGE = [
 ].join("\n");
 
 const GRID_VARIABLES = ["SEEDS", "LEARNING_RATES"] as const;
+
+/**
+ * Test hook (scripts/slurm-check.sh): SCALE_FAIL_RUNS=<key>[,<key>…] makes those runs fail
+ * deterministically before training, as an out-of-memory run would, so that a real scheduler's
+ * handling of exit 3 and of RETRY_FAILED can be exercised. Unset in normal use.
+ */
+export function withInjectedFailures(trainOne: TrainOne, env: Env): TrainOne {
+  const keys = new Set((env.SCALE_FAIL_RUNS ?? "").split(",").map((key) => key.trim()).filter(Boolean));
+  if (keys.size === 0) return trainOne;
+  return async (run, context) => {
+    if (keys.has(run.key)) throw new DeterministicFailure(`injected failure (SCALE_FAIL_RUNS test hook) for ${run.key}`);
+    return trainOne(run, context);
+  };
+}
 
 /**
  * True when `showcase train` should hand over to runShardFromCli: a shard is named, or a grid
@@ -59,6 +75,11 @@ export async function runShardFromCli(opts: {
     const runDir = runDirFor(params);
     // Every input is checked before anything is written.
     const gridOnly = GRID_VARIABLES.some((name) => Boolean(env[name]?.trim()));
+    if (flags.has("merge")) {
+      const merged = await writeMergedResults(runDir);
+      log(`${runDir}/${MERGED_FILE} written\n${formatMergeSummary(merged)}`);
+      return 0; // failed and missing runs are listed: the shards' outcome, not a failure of the merge
+    }
     const shard = flags.has("plan")
       ? undefined
       : (resolveShard({ shardFlag: flags.get("shard"), env }) ?? (gridOnly ? { index: 0, count: 1, source: "whole list" as const } : undefined));
@@ -71,7 +92,7 @@ export async function runShardFromCli(opts: {
     }
     const runs = selectShard(runList.runs, shard);
     log(`shard ${formatShard(shard)} (from ${shard.source}): ${runs.length} of ${runList.runs.length} runs in ${runDir}`);
-    const trainOne = opts.trainOne ?? (await import("./train-adapter")).createLibTrainAdapter({ quiet: flags.has("quiet"), log });
+    const trainOne = withInjectedFailures(opts.trainOne ?? (await import("./train-adapter")).createLibTrainAdapter({ quiet: flags.has("quiet"), log }), env);
     const retryFailed = flags.has("retry-failed") || ["1", "true", "yes"].includes(env.RETRY_FAILED?.trim().toLowerCase() ?? "");
     const report = await executeShard({ runDir, runs, shard, params, trainOne, retryFailed, log });
     log(summarize(report));
