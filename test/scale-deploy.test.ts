@@ -1,95 +1,39 @@
-// The deployment examples say what the code does: parsed (a small YAML reader for the subset the
-// manifests use, refusing anything else) and checked field by field against lib/scale's constants.
+// The deployment examples say what the code does: the Kubernetes manifests are validated against
+// the Kubernetes API schema (kubernetes-models: validators generated from the Kubernetes OpenAPI
+// spec) and checked field by field against lib/scale's constants; the Slurm scripts run against
+// stand-ins for sbatch and npx. scripts/slurm-check.sh runs them on a real Slurm.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { Job } from "kubernetes-models/batch/v1";
+import { PersistentVolumeClaim } from "kubernetes-models/v1";
+import { parseAllDocuments } from "yaml";
 import { projectPath } from "../lib/paths";
 import { EXIT_DETERMINISTIC_FAILURE, EXIT_USAGE } from "../lib/scale";
 import { tempDir } from "./temp-dir";
 
 type Yaml = null | boolean | number | string | Yaml[] | { [key: string]: Yaml };
-interface Line {
-  indent: number;
-  text: string;
-  number: number;
-}
+const MODELS = { Job, PersistentVolumeClaim } as const;
 
-function scalar(raw: string, line: Line): Yaml {
-  const text = /^["']/.test(raw) ? raw : raw.replace(/\s+#.*$/, "").trim();
-  if (text.startsWith('"')) return JSON.parse(text) as string;
-  if (text.startsWith("'")) return text.slice(1, -1).replace(/''/g, "'");
-  if (text.startsWith("[")) {
-    if (!text.endsWith("]")) throw new Error(`line ${line.number}: multi-line flow sequence not supported`);
-    return text.slice(1, -1).split(",").map((item) => item.trim()).filter(Boolean).map((item) => scalar(item, line));
-  }
-  if (/^[{|>&*!]/.test(text)) throw new Error(`line ${line.number}: YAML feature not supported by this reader: ${text}`);
-  if (/^-?\d+$/.test(text)) return Number(text);
-  if (text === "true" || text === "false") return text === "true";
-  if (text === "null" || text === "~" || text === "") return null;
-  return text;
-}
-
-function parseBlock(lines: Line[], start: number, indent: number): [Yaml, number] {
-  return lines[start].text.startsWith("-") ? parseSequence(lines, start, indent) : parseMapping(lines, start, indent);
-}
-
-function parseSequence(lines: Line[], start: number, indent: number): [Yaml[], number] {
-  const items: Yaml[] = [];
-  let i = start;
-  while (i < lines.length && lines[i].indent === indent && /^-(\s|$)/.test(lines[i].text)) {
-    const rest = lines[i].text.slice(1).trimStart();
-    if (rest === "") {
-      const [value, next] = parseBlock(lines, i + 1, lines[i + 1].indent);
-      items.push(value);
-      i = next;
-    } else if (/^[\w.-]+:(\s|$)/.test(rest)) {
-      lines[i] = { ...lines[i], indent: indent + lines[i].text.length - rest.length, text: rest }; // "- key: v" opens a mapping
-      const [value, next] = parseMapping(lines, i, lines[i].indent);
-      items.push(value);
-      i = next;
-    } else {
-      items.push(scalar(rest, lines[i]));
-      i++;
-    }
-  }
-  return [items, i];
-}
-
-function parseMapping(lines: Line[], start: number, indent: number): [{ [key: string]: Yaml }, number] {
-  const mapping: { [key: string]: Yaml } = {};
-  let i = start;
-  while (i < lines.length && lines[i].indent >= indent) {
-    const line = lines[i];
-    if (line.indent > indent) throw new Error(`line ${line.number}: unexpected indentation`);
-    const match = /^([\w./-]+):(?:\s+(.*))?$/.exec(line.text);
-    if (!match) throw new Error(`line ${line.number}: expected "key: value", got ${JSON.stringify(line.text)}`);
-    const [, key, value] = match;
-    if (key in mapping) throw new Error(`line ${line.number}: duplicate key ${key}`);
-    i++;
-    const rest = value?.replace(/^#.*$/, "").trim();
-    if (rest) mapping[key] = scalar(rest, line);
-    else if (i < lines.length && (lines[i].indent > indent || (lines[i].indent === indent && lines[i].text.startsWith("- ")))) {
-      [mapping[key], i] = parseBlock(lines, i, lines[i].indent);
-    } else mapping[key] = null;
-  }
-  return [mapping, i];
-}
-
-function parseYamlDocuments(source: string): Yaml[] {
-  return source.split(/^---\s*$/m).map((document) => {
-    const lines: Line[] = [];
-    document.split("\n").forEach((text, index) => {
-      if (text.trim() === "" || text.trim().startsWith("#")) return;
-      if (text.includes("\t")) throw new Error(`line ${index + 1}: tab in indentation`);
-      lines.push({ indent: text.length - text.trimStart().length, text: text.trim(), number: index + 1 });
-    });
-    const [value, next] = parseBlock(lines, 0, lines[0].indent);
-    if (next !== lines.length) throw new Error(`line ${lines[next].number}: not parsed`);
-    return value;
+async function readManifests(...name: string[]): Promise<Yaml[]> {
+  const documents = parseAllDocuments(await fs.readFile(projectPath("deploy", "kubernetes", ...name), "utf8"));
+  if (!Array.isArray(documents)) return []; // an empty file
+  return documents.map((document) => {
+    assert.deepEqual(document.errors, [], `${name.join("/")}: YAML errors`);
+    return document.toJS() as Yaml;
   });
+}
+
+/** Validates one manifest against the schema of its kind; throws with the schema's messages. */
+function validateManifest(manifest: Yaml): void {
+  const kind = at(manifest, "kind") as keyof typeof MODELS;
+  const Model = MODELS[kind];
+  assert.ok(Model, `no schema model for kind ${String(kind)}`);
+  assert.equal(at(manifest, "apiVersion"), Model.apiVersion);
+  new Model(manifest as never).validate();
 }
 
 // Typed walking: a missing field fails with its path instead of "cannot read properties of undefined".
@@ -104,14 +48,25 @@ function at(value: Yaml, ...keys: Array<string | number>): Yaml {
 }
 const envOf = (container: Yaml) => new Map((at(container, "env") as Yaml[]).map((entry) => [at(entry, "name"), at(entry, "value")]));
 
-test("YAML reader: handles the manifests' subset and refuses the rest", () => {
-  assert.deepEqual(parseYamlDocuments("a: 1\nb:\n  - x\n  - k: 'v'\n    j: [2, 3] # c\nc:\n- \"q\"\n"), [{ a: 1, b: ["x", { k: "v", j: [2, 3] }], c: ["q"] }]);
-  assert.throws(() => parseYamlDocuments("a: |\n  text\n"), /not supported/);
-  assert.throws(() => parseYamlDocuments("a: 1\n   b: 2\n"), /indentation/);
+test("Kubernetes manifests: valid batch/v1 Job and v1 PersistentVolumeClaim by the Kubernetes API schema", async () => {
+  const manifests = [...(await readManifests("indexed-job.yaml")), ...(await readManifests("evaluate-job.yaml"))];
+  assert.deepEqual(manifests.map((manifest) => at(manifest, "kind")), ["PersistentVolumeClaim", "Job", "Job"]);
+  for (const manifest of manifests) validateManifest(manifest);
+  // The schema bites: wrong enum values, types and missing required fields are refused.
+  const job = manifests[1] as { spec: Record<string, unknown> & { podFailurePolicy: { rules: Array<Record<string, unknown>> } } };
+  const broken = (change: (copy: typeof job) => void) => {
+    const copy = structuredClone(job);
+    change(copy);
+    return () => validateManifest(copy as unknown as Yaml);
+  };
+  assert.throws(broken((copy) => (copy.spec.completionMode = "indexed")), /completionMode/);
+  assert.throws(broken((copy) => (copy.spec.backoffLimitPerIndex = "2")), /backoffLimitPerIndex/);
+  assert.throws(broken((copy) => (copy.spec.podFailurePolicy.rules[0].action = "Retry")), /action/);
+  assert.throws(broken((copy) => delete copy.spec.template), /template/);
 });
 
 test("Kubernetes Indexed Job: indexed, no restarts, per-index backoff, deterministic failures fail the index, shared volume", async () => {
-  const documents = parseYamlDocuments(await fs.readFile(projectPath("deploy", "kubernetes", "indexed-job.yaml"), "utf8"));
+  const documents = await readManifests("indexed-job.yaml");
   const job = documents.find((document) => at(document, "kind") === "Job")!;
   const claim = documents.find((document) => at(document, "kind") === "PersistentVolumeClaim")!;
   assert.equal(at(job, "apiVersion"), "batch/v1");
@@ -140,36 +95,67 @@ test("Kubernetes Indexed Job: indexed, no restarts, per-index backoff, determini
   assert.equal(at(volume!, "persistentVolumeClaim", "claimName"), at(claim, "metadata", "name"));
   assert.ok((at(claim, "spec", "accessModes") as string[]).includes("ReadWriteMany"), "shared across nodes");
 
-  const [evaluate] = parseYamlDocuments(await fs.readFile(projectPath("deploy", "kubernetes", "evaluate-job.yaml"), "utf8"));
+  const [evaluate] = await readManifests("evaluate-job.yaml");
   const evaluateContainer = (at(evaluate, "spec", "template", "spec", "containers") as Yaml[])[0];
   assert.equal((at(evaluateContainer, "command") as string[]).join(" "), "npx showcase evaluate");
   assert.equal(envOf(evaluateContainer).get("RUN_ID"), env.get("RUN_ID"), "the merge reads the run the shards wrote");
   assert.equal(envOf(evaluateContainer).get("RUNS_DIR"), env.get("RUNS_DIR"));
 });
 
-test("Slurm: array script shards by task id, submit.sh queues the merge after the array (afterany)", async () => {
-  const sbatchFile = projectPath("deploy", "slurm", "train-array.sbatch");
-  const submitFile = projectPath("deploy", "slurm", "submit.sh");
-  const script = await fs.readFile(sbatchFile, "utf8");
-  const directives = new Map([...script.matchAll(/^#SBATCH\s+--([\w-]+)(?:=(\S+))?/gm)].map((match) => [match[1], match[2] ?? ""]));
-  const array = /^0-(\d+)$/.exec(directives.get("array") ?? "");
-  assert.ok(array, `--array=0-N, got ${directives.get("array")}`);
-  assert.match(script, new RegExp(`SHARD_COUNT="\\$\\{SHARD_COUNT:-${Number(array[1]) + 1}\\}"`), "default SHARD_COUNT = array size");
-  assert.match(script, /^exec npx showcase train$/m);
-  const run = promisify(execFile);
-  await run("bash", ["-n", sbatchFile]);
-  await run("bash", ["-n", submitFile]);
+const run = promisify(execFile);
 
-  // submit.sh against stand-ins for sbatch and npx that record their arguments.
+/** A folder with stand-ins for sbatch and npx that record their arguments (and SHARD_COUNT) in calls.log. */
+async function standIns(): Promise<{ bin: string; calls: () => Promise<string[]>; env: (extra: Record<string, string>) => NodeJS.ProcessEnv }> {
   const bin = await tempDir("scale-slurm-");
-  const calls = path.join(bin, "calls.log");
-  await fs.writeFile(path.join(bin, "sbatch"), `#!/usr/bin/env bash\necho "sbatch $*" >> "${calls}"\nn=$(grep -c '^sbatch' "${calls}")\necho "$((4240 + n));cluster"\n`, { mode: 0o755 });
-  await fs.writeFile(path.join(bin, "npx"), `#!/usr/bin/env bash\necho "npx $*" >> "${calls}"\n`, { mode: 0o755 });
-  const { stdout } = await run("bash", [submitFile], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, SHARD_COUNT: "3" } });
-  const [plan, train, merge] = (await fs.readFile(calls, "utf8")).trim().split("\n");
-  assert.equal(plan, "npx showcase train --plan");
-  assert.match(train, /^sbatch --parsable --array=0-2 --export=ALL,SHARD_COUNT=3 \S+train-array\.sbatch$/);
-  assert.match(merge, /^sbatch --parsable --dependency=afterany:4241 .*--wrap=npx showcase evaluate$/);
-  assert.match(stdout, /training array 4241 \(3 shards\), merge 4242/);
-  await assert.rejects(run("bash", [submitFile], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, SHARD_COUNT: "0" } }), /SHARD_COUNT=0/);
+  const log = path.join(bin, "calls.log");
+  await fs.writeFile(path.join(bin, "sbatch"), `#!/usr/bin/env bash\necho "sbatch $*" >> "${log}"\nn=$(grep -c '^sbatch' "${log}")\necho "$((4240 + n));cluster"\n`, { mode: 0o755 });
+  await fs.writeFile(path.join(bin, "npx"), `#!/usr/bin/env bash\necho "npx $* SHARD_COUNT=\${SHARD_COUNT:-} PREPARED_DIR=\${PREPARED_DIR:-}" >> "${log}"\nexit \${NPX_EXIT:-0}\n`, { mode: 0o755 });
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(SHARD_COUNT|SLURM_|GPUS_PER_TASK|CPUS_PER_TASK|INDICES|EVALUATE|LOG_DIR|PREPARED_DIR)/.test(name)));
+  return {
+    bin,
+    calls: async () => (await fs.readFile(log, "utf8").catch(() => "")).trim().split("\n").filter(Boolean),
+    env: (extra) => ({ ...clean, PATH: `${bin}:${process.env.PATH}`, ...extra }),
+  };
+}
+
+test("Slurm submit.sh: array size, SHARD_COUNT, CPUs and GPUs from its parameters; the merge after the array (afterany)", async () => {
+  const submit = projectPath("deploy", "slurm", "submit.sh");
+  await run("bash", ["-n", submit]);
+  const stand = await standIns();
+  const logs = path.join(stand.bin, "logs");
+  const { stdout } = await run("bash", [submit], { env: stand.env({ SHARD_COUNT: "3", LOG_DIR: logs }) });
+  const [plan, train, merge] = await stand.calls();
+  assert.equal(plan, "npx showcase train --plan SHARD_COUNT=3 PREPARED_DIR=");
+  assert.match(train, /^sbatch --parsable --array=0-2 --chdir=\S+ --cpus-per-task=8 --gres=gpu:1 --output=\S+\/logs\/showcase-train-%A_%a\.out --export=ALL \S+\/train-array\.sbatch$/);
+  assert.equal(train.match(/--chdir=(\S+)/)?.[1], projectPath());
+  assert.match(merge, /^sbatch --parsable --dependency=afterany:4241 .*--wrap=npx showcase train --merge && npx showcase evaluate$/);
+  assert.match(stdout, /training array 4241 \(tasks 0-2 of 3 shards, 8 CPUs and 1 GPUs each\), merge 4242/);
+
+  // No GPUs: no --gres at all; a rerun of one index with RETRY_FAILED keeps SHARD_COUNT; merge only.
+  await run("bash", [submit], { env: stand.env({ SHARD_COUNT: "3", GPUS_PER_TASK: "0", CPUS_PER_TASK: "2", INDICES: "1", RETRY_FAILED: "1", EVALUATE: "0", LOG_DIR: logs }) });
+  const [, rerun, rerunMerge] = (await stand.calls()).slice(3);
+  assert.match(rerun, /^sbatch --parsable --array=1 --chdir=\S+ --cpus-per-task=2 --output=/);
+  assert.doesNotMatch(rerun, /--gres/);
+  assert.match(rerunMerge, /--wrap=npx showcase train --merge$/);
+
+  for (const [name, value] of [["SHARD_COUNT", "0"], ["GPUS_PER_TASK", "-1"], ["CPUS_PER_TASK", "x"], ["INDICES", "3"], ["EVALUATE", "yes"]]) {
+    await assert.rejects(run("bash", [submit], { env: stand.env({ SHARD_COUNT: "3", [name]: value, LOG_DIR: logs }) }), new RegExp(`${name}=${value}: expected`));
+  }
+});
+
+test("Slurm train-array.sbatch: SHARD_COUNT from the array (whole array only), a private prepared folder, the training's exit code", async () => {
+  const script = projectPath("deploy", "slurm", "train-array.sbatch");
+  await run("bash", ["-n", script]);
+  const stand = await standIns();
+  const task = (extra: Record<string, string>) => run("bash", [script], { env: stand.env({ TMPDIR: stand.bin, SLURM_ARRAY_JOB_ID: "77", ...extra }) });
+  await task({ SLURM_ARRAY_TASK_ID: "1", SLURM_ARRAY_TASK_MIN: "0", SLURM_ARRAY_TASK_MAX: "2", SLURM_ARRAY_TASK_COUNT: "3" });
+  const [call] = await stand.calls();
+  assert.match(call, new RegExp(`^npx showcase train SHARD_COUNT=3 PREPARED_DIR=${stand.bin}/showcase-task-77_1\\.\\w+/prepared$`));
+  assert.deepEqual((await fs.readdir(stand.bin)).filter((name) => name.startsWith("showcase-task-")), [], "the task's prepared folder is removed");
+  // A partial array (one index rerun) cannot know the shard count: refused unless SHARD_COUNT is given.
+  await assert.rejects(task({ SLURM_ARRAY_TASK_ID: "1", SLURM_ARRAY_TASK_MIN: "1", SLURM_ARRAY_TASK_MAX: "1", SLURM_ARRAY_TASK_COUNT: "1" }), (error: { code?: number; stderr?: string }) => error.code === EXIT_USAGE && /pass SHARD_COUNT/.test(error.stderr ?? ""));
+  await assert.rejects(task({}), (error: { code?: number; stderr?: string }) => error.code === EXIT_USAGE && /not an array task/.test(error.stderr ?? ""));
+  // The training's exit code is the task's (3 = deterministic failure: Slurm shows the task FAILED, exit 3).
+  await assert.rejects(task({ SLURM_ARRAY_TASK_ID: "1", SHARD_COUNT: "3", PREPARED_DIR: "/given", NPX_EXIT: String(EXIT_DETERMINISTIC_FAILURE) }), (error: { code?: number }) => error.code === EXIT_DETERMINISTIC_FAILURE);
+  assert.equal((await stand.calls()).at(-1), "npx showcase train SHARD_COUNT=3 PREPARED_DIR=/given");
 });
