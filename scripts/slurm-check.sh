@@ -4,7 +4,7 @@
 #      array and its dependent merge job; the merged table must equal the same grid trained here without
 #      Slurm (same runs, same accuracies), and every run must have started exactly once;
 #   2. faults: one task cancelled (scancel) after its first checkpoint, another made to fail
-#      deterministically (exit 3, SCALE_FAIL_RUNS test hook), 4 epochs; resubmitted, the cancelled run resumes
+#      deterministically (exit 3, SCALE_FAIL_RUNS test hook); 8 epochs, so that the cancel lands mid-run; resubmitted, the cancelled run resumes
 #      from its checkpoint and the failed one stays failed; rerun with RETRY_FAILED=1 it completes.
 # Slurm and munge are installed from Debian when absent (root). Everything else is private: munged
 # with its own key, socket and state, slurmctld and slurmd with their own slurm.conf (SLURM_CONF),
@@ -33,15 +33,22 @@ if missing; then
   [[ $(id -u) == 0 ]] || skip "Slurm is not installed and installing it needs root"
   command -v apt-get >/dev/null || skip "Slurm is not installed and there is no apt-get to install it"
   say "installing Slurm and munge from Debian (slurmctld slurmd slurm-client munge)"
-  install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends slurmctld slurmd slurm-client munge; }
-  # Package scripts may try to start the system's own daemons; policy-rc.d (as in Debian containers) or
-  # the absence of an init system stops them, and the cleanup below would not touch those anyway.
-  if ! install >/tmp/slurm-check-install.$$.log 2>&1; then
-    apt-get update -q >>/tmp/slurm-check-install.$$.log 2>&1 && install >>/tmp/slurm-check-install.$$.log 2>&1 ||
-      skip "apt-get could not install Slurm: $(tail -n 1 /tmp/slurm-check-install.$$.log)"
+  apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends slurmctld slurmd slurm-client munge; }
+  # The packages' scripts would start the system's own munged and slurmd (with /etc's configuration);
+  # a policy-rc.d saying "no" for the time of the install stops them (Debian containers have one already).
+  guard=""
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    guard=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\n# temporary, scripts/slurm-check.sh: no service starts while it installs Slurm\nexit 101\n' >"$guard"
+    chmod 755 "$guard"
   fi
-  rm -f /tmp/slurm-check-install.$$.log
-  ! missing || skip "Slurm installed but ${need[*]} not all on PATH"
+  log="$(mktemp /tmp/slurm-check-install.XXXXXX)"
+  trap '[[ -n "$guard" ]] && rm -f "$guard"' EXIT
+  apt_install >"$log" 2>&1 || { apt-get update -q >>"$log" 2>&1 && apt_install >>"$log" 2>&1; } || true
+  [[ -n "$guard" ]] && rm -f "$guard"
+  trap - EXIT
+  ! missing || skip "apt-get could not install Slurm and munge: $(tail -n 1 "$log")"
+  rm -f "$log"
 fi
 [[ $(id -u) == 0 ]] || skip "the private cluster runs its daemons as root (SlurmUser=root); run as root"
 
@@ -206,18 +213,19 @@ node -e '
 say "the merged table equals the local run's (same 4 runs, same accuracies and losses; local ${local_seconds} s)"
 
 # ---- 4. Faults: scancel mid-run, a deterministic failure, RETRY_FAILED -------------------------
-FAULTS=(ARCHS=mobilenet SEEDS=1,2 RUN_ID=faults EPOCHS=4 RUNS_DIR="$STATE/runs")
+FAULTS=(ARCHS=mobilenet SEEDS=1,2 RUN_ID=faults EPOCHS=8 RUNS_DIR="$STATE/runs")
 CANCELLED=mobilenet__seed-1__lr-0.001 # shard 0
 FAILING=mobilenet__seed-2__lr-0.001   # shard 1
 phase=$SECONDS
 submit "${FAULTS[@]}" SCALE_FAIL_RUNS="$FAILING"
 say "faults: array $array with $FAILING made to fail (SCALE_FAIL_RUNS), merge $merge"
-checkpoint="$STATE/runs/faults/results/$CANCELLED/mobilenet/checkpoint/state.json"
+# lib/train writes the history after each epoch's checkpoint: once it is there, a checkpoint is too.
+checkpoint="$STATE/runs/faults/results/$CANCELLED/mobilenet/history.json"
 deadline=$((SECONDS + 600))
 until [[ -f "$checkpoint" ]]; do
   ((SECONDS < deadline)) || fail "no checkpoint of $CANCELLED after 600 s"
   [[ -f "$STATE/runs/faults/results/$CANCELLED/result.json" ]] && fail "$CANCELLED finished before a checkpoint was seen"
-  [[ -n "$(squeue -h -j "${array}_0" 2>/dev/null)" ]] || fail "task ${array}_0 ended before its first checkpoint: $(tail -n 3 "$STATE/jobs/showcase-train-${array}_0.out")"
+  grep -qs "→ exit" "$STATE/jobs/showcase-train-${array}_0.out" && fail "task ${array}_0 ended before its first checkpoint was seen: $(tail -n 2 "$STATE/jobs/showcase-train-${array}_0.out")"
   sleep 0.2
 done
 scancel "${array}_0"
@@ -237,7 +245,7 @@ wait_done "$merge" 600
 [[ "$(exit_of "${array}_1")" == 3 ]] && grep -q "$FAILING: failed earlier" "$STATE/jobs/showcase-train-${array}_1.out" ||
   fail "task ${array}_1 should report the earlier failure and exit 3: $(state_of "${array}_1") exit $(exit_of "${array}_1")"
 resumed="$(node -e 'const h = require(process.argv[1]); console.log(`${h.epochs.length} ${JSON.stringify(h.provenance.resumedAtEpochs)}`)' "$STATE/runs/faults/results/$CANCELLED/mobilenet/history.json")"
-[[ "$resumed" =~ ^4\ \[[234]\]$ ]] || fail "$CANCELLED should have 4 epochs, resumed once after a checkpoint: epochs, resumedAtEpochs = $resumed"
+[[ "$resumed" =~ ^8\ \[[2-8]\]$ ]] || fail "$CANCELLED should have 8 epochs, resumed once after a checkpoint: epochs, resumedAtEpochs = $resumed"
 table="$(merged "$STATE/runs/faults")"
 [[ "$table" == "completed=[$CANCELLED] failed=[$FAILING] missing=[]" ]] || fail "merge after the resubmission: $table"
 say "faults: resubmitted, $CANCELLED resumed from its checkpoint (epochs, resumedAtEpochs = $resumed); $FAILING not retried (exit 3)"

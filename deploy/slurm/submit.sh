@@ -16,17 +16,18 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 project="$(cd "$here/../.." && pwd)" # both jobs run here (--chdir), so relative paths mean the same everywhere
 cd "$project"
 whole() { # whole NAME VALUE MIN: a whole number ≥ MIN, else a one-line refusal
-  if ! [[ "$2" =~ ^[0-9]{1,6}$ ]] || (( 10#$2 < $3 )); then
+  if ! [[ "$2" =~ ^(0|[1-9][0-9]{0,5})$ ]] || (( $2 < $3 )); then
     echo "submit.sh: $1=$2: expected a whole number ≥ $3" >&2
     exit 2
   fi
 }
-whole SHARD_COUNT "${SHARD_COUNT:-8}" 1
-whole GPUS_PER_TASK "${GPUS_PER_TASK:-1}" 0
-whole CPUS_PER_TASK "${CPUS_PER_TASK:-8}" 1
-shards=$((10#${SHARD_COUNT:-8})) gpus=$((10#${GPUS_PER_TASK:-1})) cpus=$((10#${CPUS_PER_TASK:-8}))
+shards="${SHARD_COUNT:-8}" gpus="${GPUS_PER_TASK:-1}" cpus="${CPUS_PER_TASK:-8}"
+whole SHARD_COUNT "$shards" 1
+whole GPUS_PER_TASK "$gpus" 0
+whole CPUS_PER_TASK "$cpus" 1
+index="(0|[1-9][0-9]*)"
 indices="${INDICES:-0-$((shards - 1))}"
-if ! [[ "$indices" =~ ^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$ ]] || (( $(tr ',-' '\n\n' <<<"$indices" | sort -n | tail -n 1) >= shards )); then
+if ! [[ "$indices" =~ ^$index(-$index)?(,$index(-$index)?)*$ ]] || (( $(tr ',-' '\n\n' <<<"$indices" | sort -n | tail -n 1) >= shards )); then
   echo "submit.sh: INDICES=$indices: expected indices from 0 to $((shards - 1)) such as 3 or 0,2 or 1-3" >&2
   exit 2
 fi

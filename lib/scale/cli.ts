@@ -73,13 +73,13 @@ export async function runShardFromCli(opts: {
     const params = resolveParams(env);
     const runList = planRuns(params, env);
     const runDir = runDirFor(params);
-    // Every input is checked before anything is written.
-    const gridOnly = GRID_VARIABLES.some((name) => Boolean(env[name]?.trim()));
     if (flags.has("merge")) {
       const merged = await writeMergedResults(runDir);
       log(`${runDir}/${MERGED_FILE} written\n${formatMergeSummary(merged)}`);
       return 0; // failed and missing runs are listed: the shards' outcome, not a failure of the merge
     }
+    // Every input is checked before anything is written.
+    const gridOnly = GRID_VARIABLES.some((name) => Boolean(env[name]?.trim()));
     const shard = flags.has("plan")
       ? undefined
       : (resolveShard({ shardFlag: flags.get("shard"), env }) ?? (gridOnly ? { index: 0, count: 1, source: "whole list" as const } : undefined));
