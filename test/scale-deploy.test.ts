@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { Job } from "kubernetes-models/batch/v1";
 import { PersistentVolumeClaim } from "kubernetes-models/v1";
+import ts from "typescript";
 import { parseAllDocuments } from "yaml";
 import { projectPath } from "../lib/paths";
 import { EXIT_DETERMINISTIC_FAILURE, EXIT_USAGE } from "../lib/scale";
@@ -17,6 +18,8 @@ import { tempDir } from "./temp-dir";
 
 type Yaml = null | boolean | number | string | Yaml[] | { [key: string]: Yaml };
 const MODELS = { Job, PersistentVolumeClaim } as const;
+/** The same kinds as TypeScript declarations (kubernetes-models' interfaces, one module per kind). */
+const DECLARATIONS = { Job: ["IJob", "kubernetes-models/batch/v1/Job"], PersistentVolumeClaim: ["IPersistentVolumeClaim", "kubernetes-models/v1/PersistentVolumeClaim"] } as const;
 
 async function readManifests(...name: string[]): Promise<Yaml[]> {
   const documents = parseAllDocuments(await fs.readFile(projectPath("deploy", "kubernetes", ...name), "utf8"));
@@ -63,6 +66,46 @@ test("Kubernetes manifests: valid batch/v1 Job and v1 PersistentVolumeClaim by t
   assert.throws(broken((copy) => (copy.spec.backoffLimitPerIndex = "2")), /backoffLimitPerIndex/);
   assert.throws(broken((copy) => (copy.spec.podFailurePolicy.rules[0].action = "Retry")), /action/);
   assert.throws(broken((copy) => delete copy.spec.template), /template/);
+});
+
+/**
+ * Fields the Kubernetes API does not know (a typo such as `backoffLimitPerIdx`): the published
+ * schema allows them, kubectl's strict validation refuses them. TypeScript's excess-property check
+ * of each manifest, as an object literal typed by its kind's declaration, finds them. One program
+ * for all manifests; returns the diagnostics per manifest.
+ */
+function unknownFields(manifests: Yaml[]): string[][] {
+  const file = projectPath("test", "__manifests__.ts");
+  const kinds = [...new Set(manifests.map((manifest) => at(manifest, "kind") as keyof typeof DECLARATIONS))];
+  const text = [
+    ...kinds.map((kind) => `import type { ${DECLARATIONS[kind][0]} } from "${DECLARATIONS[kind][1]}";`),
+    ...manifests.map((manifest, index) => `export const m${index}: ${DECLARATIONS[at(manifest, "kind") as keyof typeof DECLARATIONS][0]} = ${JSON.stringify(manifest)};`),
+  ].join("\n");
+  const options: ts.CompilerOptions = { strict: true, noEmit: true, types: [], skipLibCheck: true, module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10 };
+  const host = ts.createCompilerHost(options);
+  const { fileExists, readFile, getSourceFile } = host;
+  host.fileExists = (name) => name === file || fileExists(name);
+  host.readFile = (name) => (name === file ? text : readFile(name));
+  host.getSourceFile = (name, version, ...rest) => (name === file ? ts.createSourceFile(name, text, version) : getSourceFile(name, version, ...rest));
+  const diagnostics = ts.getPreEmitDiagnostics(ts.createProgram([file], options, host));
+  const perManifest = manifests.map((): string[] => []);
+  for (const diagnostic of diagnostics) {
+    const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, " ");
+    const line = diagnostic.file?.fileName === file && diagnostic.start !== undefined ? diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start).line - kinds.length : -1;
+    assert.ok(line >= 0 && line < manifests.length, `not about a manifest: ${message}`);
+    perManifest[line].push(message);
+  }
+  return perManifest;
+}
+
+test("Kubernetes manifests: no field the Kubernetes API does not know", async () => {
+  const manifests = [...(await readManifests("indexed-job.yaml")), ...(await readManifests("evaluate-job.yaml"))];
+  const typo = structuredClone(manifests[1]) as { spec: Record<string, unknown> };
+  typo.spec.backoffLimitPerIdx = typo.spec.backoffLimitPerIndex;
+  delete typo.spec.backoffLimitPerIndex;
+  const found = unknownFields([...manifests, typo as unknown as Yaml]);
+  assert.deepEqual(found.slice(0, manifests.length), manifests.map(() => []));
+  assert.match(found[manifests.length].join("\n"), /'"?backoffLimitPerIdx"?' does not exist in type/, "a misspelt field is found");
 });
 
 test("Kubernetes Indexed Job: indexed, no restarts, per-index backoff, deterministic failures fail the index, shared volume", async () => {
