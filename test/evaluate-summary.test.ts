@@ -24,7 +24,7 @@ function evaluation(arch: string, wrong: Set<number>, confidence: number): Evalu
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
 function latency(machine: string, arch: string, p50: number): LatencyRow {
-  return { machine, engine: "wasm", device: "cpu", models: "trained", arch, displayName: arch.toUpperCase(), inputSize: 32, firstCallMs: p50 * 5, modelOnlyMeanMs: p50, modelOnlyP50Ms: p50, modelOnlyP90Ms: p50, modelOnlyP99Ms: p50, endToEndMeanMs: p50 + 1, endToEndP50Ms: p50 + 1, endToEndP90Ms: p50 + 1, endToEndP99Ms: p50 + 1, imagesPerSecond: { 1: 1000 / p50 } };
+  return { machine, runtime: "tfjs", engine: "wasm", device: "cpu", models: "trained", arch, displayName: arch.toUpperCase(), inputSize: 32, firstCallMs: p50 * 5, modelOnlyMeanMs: p50, modelOnlyP50Ms: p50, modelOnlyP90Ms: p50, modelOnlyP99Ms: p50, endToEndMeanMs: p50 + 1, endToEndP50Ms: p50 + 1, endToEndP90Ms: p50 + 1, endToEndP99Ms: p50 + 1, imagesPerSecond: { 1: 1000 / p50 } };
 }
 
 test("scorePredictions: accuracy, log loss, confusion, wrong per class", () => {

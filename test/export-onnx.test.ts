@@ -5,12 +5,17 @@ import assert from "node:assert/strict";
 import { existsSync, promises as fs, readdirSync, readFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { before, describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { resolveParams } from "../lib/config";
+import { resolveParams, type RunParams } from "../lib/config";
 import { decodeOne } from "../lib/data/index";
 import { selectEngine } from "../lib/engine/index";
+import type { EngineDescription } from "../lib/engine/types";
+import { mergeLatency } from "../lib/evaluate/latency-file";
+import { evaluateRun } from "../lib/evaluate/pipeline";
+import { loadRunResults } from "../lib/evaluate/run";
+import { buildReport } from "../lib/report/index";
 import { agreeWithTfjs, compareOutputs, ONNX_AGREEMENT_TOLERANCE } from "../lib/export/compare";
 import { exportRun } from "../lib/export/export-run";
 import { ONNX_EXPORT_SCHEMA, readOnnxExport } from "../lib/export/onnx-file";
@@ -201,12 +206,46 @@ describe("MobileNet α=0.25 with the genuine Keras weights (../shared/weights/ke
   });
 });
 
-describe("showcase export on a tiny trained run", () => {
-  test("writes model.onnx + its record beside the saved model; ONNX Runtime loads the file and agrees with tfjs", async () => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "showcase-export-"));
-    try {
-      const params = resolveParams(tinyEnv(dir, { ARCHS: "mobilenet_v2", EPOCHS: "1", RUN_ID: "export" }));
-      await runTraining(params, { engine: await selectEngine({ engine: "wasm", quiet: true }) });
+describe("a tiny trained run: showcase export, and evaluation on both runtimes", () => {
+  let dir: string;
+  let params: RunParams;
+  let engine: EngineDescription;
+  before(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), "showcase-export-"));
+    params = resolveParams(tinyEnv(dir, { ARCHS: "mobilenet_v2", EPOCHS: "1", RUN_ID: "export" }));
+    engine = await selectEngine({ engine: "wasm", quiet: true });
+    await runTraining(params, { engine });
+  });
+  after(() => fs.rm(dir, { recursive: true, force: true }));
+
+  test("evaluate times ONNX Runtime next to tfjs, in a latency file of its own, and both predict the same class for every validation image", async () => {
+    const lines: string[] = [];
+    const outcome = await evaluateRun(params, { engine, batchSizes: [1, 8], budget: { warmupRuns: 1, minRuns: 3, minTotalMs: 0 }, batchBudget: { minRuns: 1, minTotalMs: 0 }, log: (line) => lines.push(line) });
+    assert.equal(outcome.latency.runtime, "tfjs");
+    const [onnx] = outcome.onnx;
+    assert.equal(onnx.latency.runtime, "onnxruntime");
+    assert.equal(onnx.latency.engine.engine, "onnxruntime-cpu");
+    assert.match(path.basename(onnx.latencyPath), /^latency-.+-onnxruntime-cpu\.json$/);
+    const [arch] = onnx.latency.archs;
+    assert.equal(arch.modelOnly.runs, 3);
+    assert.deepEqual(arch.throughput.map((t) => t.batchSize), [1, 8]);
+    const validationImages = outcome.evaluations[0].images;
+    assert.equal(arch.agreement?.images, validationImages);
+    assert.deepEqual(arch.agreement?.disagreements, [], lines.join("\n"));
+    assert.ok((arch.agreement?.maxAbsDiff ?? 1) <= ONNX_AGREEMENT_TOLERANCE);
+    // Read back from the run directory: one row per runtime, and the trade-off chart draws both.
+    const results = await loadRunResults(outcome.runDir);
+    const rows = mergeLatency(results.latency);
+    assert.deepEqual(rows.map((r) => [r.runtime, r.engine]), [["onnxruntime", "onnxruntime-cpu"], ["tfjs", "wasm"]]);
+    const report = await buildReport({ runDir: outcome.runDir });
+    const time = report.frames.find((f) => f.sheet === "Classification Time")!;
+    assert.deepEqual(time.frame.columns.slice(0, 3), ["Machine", "Runtime", "Engine"]);
+    const chart = report.charts.find((c) => c.id === "trade-off-accuracy-latency")!;
+    assert.deepEqual(chart.data.map((t) => t.name), ["networks — onnxruntime-cpu", "Pareto front — onnxruntime-cpu", "networks — wasm (tfjs)", "Pareto front — wasm (tfjs)"]);
+  });
+
+  test("export writes model.onnx + its record beside the saved model; ONNX Runtime loads the file and agrees with tfjs", async () => {
+    {
       const runDir = path.join(params.runsDir, params.runId);
       const [exported] = await exportRun({ runDir });
       assert.equal(exported.arch, "mobilenet_v2");
@@ -222,8 +261,6 @@ describe("showcase export on a tiny trained run", () => {
       assert.deepEqual(session.session.outputNames, record?.outputNames);
       await session.session.release();
       await assert.rejects(exportRun({ runDir, archs: ["resnet50"] }), /no finished model of resnet50 in .*finished: mobilenet_v2/);
-    } finally {
-      await fs.rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -56,7 +56,8 @@ test("train two tiny networks, evaluate them, write the report and the workbook"
     const report = await writeReport({ runDir: trained.runDir, workbookPath });
     assert.deepEqual(report.frames.map((f) => f.sheet), [...SHEET_NAMES]);
     for (const frame of report.frames) assert.ok(frameRows(frame.frame).length > 0, `${frame.sheet} has rows`);
-    assert.deepEqual(report.charts.map((c) => c.data.length), [2, 2, 2, 8, 2]);
+    // the trade-off chart: networks + Pareto front for tfjs (wasm) and for ONNX Runtime
+    assert.deepEqual(report.charts.map((c) => c.data.length), [2, 2, 2, 8, 4]);
     assert.equal(report.summary.failures[0]?.arch, "densenet121");
     assert.match(report.markdown, /Synthetic data/);
     assert.match(report.markdown, /Failed:\*\* densenet121 — out of memory \(injected by the test\)/);

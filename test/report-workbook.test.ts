@@ -66,7 +66,8 @@ test("workbook round trip: sheets, every cell, formats, frozen bold header, best
     const timeHeader = (time.getRow(1).values as unknown[]).slice(1);
     const p50 = timeHeader.indexOf("p50 (ms)") + 1;
     const b32 = timeHeader.indexOf("Batch 32 (img/s)") + 1;
-    const rowsOf = (column: number) => [2, 3, 4, 5, 6, 7].filter((r) => isBest(time.getCell(r, column))).map((r) => `${time.getCell(r, 1).value}/${time.getCell(r, 3).value}`);
+    const network = timeHeader.indexOf("Network") + 1;
+    const rowsOf = (column: number) => [2, 3, 4, 5, 6, 7].filter((r) => isBest(time.getCell(r, column))).map((r) => `${time.getCell(r, 1).value}/${time.getCell(r, network).value}`);
     assert.deepEqual(rowsOf(p50), ["workstation/MobileNet"]);
     assert.deepEqual(rowsOf(b32), ["workstation/MobileNet"]);
     const loss = workbook.getWorksheet("Validation Loss")!;

@@ -1,5 +1,6 @@
 // Latency results are saved per machine and engine under the run (latency-<machine>-<engine>.json),
 // so that a laptop and a GPU workstation can both measure the same run and be merged into one table.
+// The runtime (TensorFlow.js, or ONNX Runtime on the exported model) is part of the engine's name.
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import type { EngineDescription } from "../engine/types";
@@ -9,12 +10,20 @@ import type { ArchLatency } from "./latency";
 
 export const LATENCY_SCHEMA = "showcase.latency/1";
 
+/** What ran the network: TensorFlow.js (one of its engines) or ONNX Runtime on the exported model. */
+export type LatencyRuntime = "tfjs" | "onnxruntime";
+
+/** The engine that measured: a tfjs EngineDescription, or ONNX Runtime's execution provider. */
+export type LatencyEngine = Pick<EngineDescription, "backend" | "device" | "threads" | "versions"> & { engine: string } & Partial<Omit<EngineDescription, "engine">>;
+
 export interface LatencyFile {
   schema: typeof LATENCY_SCHEMA;
   runId: string;
   /** machineSlug(inventory): names the file and the table row. */
   machine: string;
-  engine: EngineDescription;
+  engine: LatencyEngine;
+  /** Absent in files written before ONNX Runtime was measured: tfjs. */
+  runtime?: LatencyRuntime;
   /** The machine inventory (lib/system) as collected when measuring. */
   inventory: Record<string, unknown>;
   /** "trained": the run's saved models; "untrained": built from the registry (same graph, same cost). */
@@ -59,6 +68,7 @@ export async function loadLatencyFiles(runDir: string): Promise<LatencyFile[]> {
 
 export interface LatencyRow {
   machine: string;
+  runtime: LatencyRuntime;
   engine: string;
   device: string;
   models: LatencyFile["models"];
@@ -96,6 +106,7 @@ export function mergeLatency(files: readonly LatencyFile[]): LatencyRow[] {
     for (const arch of file.archs) {
       rows.push({
         machine: file.machine,
+        runtime: file.runtime ?? "tfjs",
         engine: file.engine.engine,
         device: file.engine.device,
         models: file.models,

@@ -108,12 +108,26 @@ export interface ArchLatency {
   /** JPEG path → decode + resize → tensor → preprocess → predict → values read back. */
   endToEnd: LatencyStats;
   throughput: ThroughputResult[];
+  /** ONNX Runtime only: its predictions against tfjs's on every validation image of the run. */
+  agreement?: PredictionAgreement;
 }
+
+export interface PredictionAgreement {
+  images: number;
+  /** Validation images whose predicted class differs between the two runtimes. */
+  disagreements: string[];
+  /** Largest difference of a softmax probability. */
+  maxAbsDiff: number;
+}
+
+/** Runs one preprocessed NHWC batch through the network and waits until its output is read back. */
+export type Predictor = (input: tf.Tensor4D) => Promise<void>;
 
 export interface ModelLatencyOptions {
   arch: string;
   displayName: string;
-  model: tf.LayersModel;
+  /** The network: a tfjs model, or any runtime's predictor (ONNX Runtime). */
+  model: tf.LayersModel | Predictor;
   inputSize: number;
   /** Keras preprocess_input for this architecture (0–255 RGB in). */
   preprocess: (x: tf.Tensor4D) => tf.Tensor;
@@ -127,7 +141,8 @@ export interface ModelLatencyOptions {
   signal?: AbortSignal;
 }
 
-async function predictAndRead(model: tf.LayersModel, input: tf.Tensor): Promise<void> {
+async function predictAndRead(model: tf.LayersModel | Predictor, input: tf.Tensor4D): Promise<void> {
+  if (typeof model === "function") return model(input);
   const output = model.predict(input) as tf.Tensor;
   try {
     await output.data();
@@ -142,7 +157,7 @@ export async function measureModelLatency(opts: ModelLatencyOptions): Promise<Ar
   const batchSizes = opts.batchSizes ?? [1, 8, 32];
   // A real image, so that model-only and end-to-end see the same pixels.
   const pixels = await opts.decode(opts.imagePath, size);
-  const single = tf.tidy(() => preprocess(tf.tensor4d(Float32Array.from(pixels), [1, size, size, 3])));
+  const single = tf.tidy(() => preprocess(tf.tensor4d(Float32Array.from(pixels), [1, size, size, 3])) as tf.Tensor4D);
   let modelOnly: LatencyStats;
   try {
     modelOnly = await measureLatency({ call: () => predictAndRead(model, single), budget: opts.budget, clock, signal });
@@ -152,7 +167,7 @@ export async function measureModelLatency(opts: ModelLatencyOptions): Promise<Ar
   const endToEnd = await measureLatency({
     call: async () => {
       const decoded = await opts.decode(opts.imagePath, size);
-      const input = tf.tidy(() => preprocess(tf.tensor4d(Float32Array.from(decoded), [1, size, size, 3])));
+      const input = tf.tidy(() => preprocess(tf.tensor4d(Float32Array.from(decoded), [1, size, size, 3])) as tf.Tensor4D);
       try {
         await predictAndRead(model, input);
       } finally {
@@ -167,7 +182,7 @@ export async function measureModelLatency(opts: ModelLatencyOptions): Promise<Ar
   for (const batchSize of batchSizes) {
     const batch = tf.tidy(() => {
       const one = preprocess(tf.tensor4d(Float32Array.from(pixels), [1, size, size, 3]));
-      return tf.tile(one, [batchSize, 1, 1, 1]);
+      return tf.tile(one, [batchSize, 1, 1, 1]) as tf.Tensor4D;
     });
     try {
       const stats = await measureLatency({ call: () => predictAndRead(model, batch), budget: { ...BATCH_BUDGET, ...opts.batchBudget }, clock, signal });

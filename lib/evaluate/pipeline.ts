@@ -13,8 +13,8 @@ import { buildTransferModel, disposeTransferModel, getArchSpec, inputSizeFor, pr
 import { collectInventory, machineSlug } from "../system/index";
 import { acquireRunLock, datasetFor, loadTrainedModel, runDirFor } from "../train/index";
 import type { ArchHistory } from "../train/types";
-import { type ArchLatency, type LatencyBudget, measureModelLatency } from "./latency";
-import { LATENCY_SCHEMA, type LatencyFile, latencyFileName, saveLatencyFile } from "./latency-file";
+import { type ArchLatency, type LatencyBudget, measureModelLatency, type PredictionAgreement, type Predictor } from "./latency";
+import { LATENCY_SCHEMA, type LatencyEngine, type LatencyFile, latencyFileName, type LatencyRuntime, saveLatencyFile } from "./latency-file";
 import { type Evaluation, evaluationPath, predictSplit, saveEvaluation } from "./predict";
 import { loadRunResults, RUN_LIST_FILE, type RunManifestLike } from "./run";
 
@@ -35,6 +35,10 @@ export interface EvaluateOptions {
   batchSizes?: number[];
   budget?: Partial<LatencyBudget>;
   batchBudget?: Partial<LatencyBudget>;
+  /** Also time ONNX Runtime on the exported models (default true; CPU, plus CUDA/WebGPU where present). */
+  onnx?: boolean;
+  /** ONNX Runtime intra-op threads (default 1, like the single-threaded wasm engine). */
+  onnxThreads?: number;
   log?: (line: string) => void;
   /** Stops predictions and the benchmark at the next batch or call; what finished is saved. */
   signal?: AbortSignal;
@@ -47,6 +51,8 @@ export interface EvaluateOutcome {
   evaluations: Evaluation[];
   latencyPath: string;
   latency: LatencyFile;
+  /** ONNX Runtime's latency files, one per execution provider timed. */
+  onnx: Array<{ latencyPath: string; latency: LatencyFile }>;
 }
 
 /** The dataset the run was trained on: its manifest where it is, else prepared with the run's split parameters. */
@@ -141,22 +147,73 @@ async function evaluateLocked(params: RunParams, opts: EvaluateOptions): Promise
   }
 
   // Latency: trained models when this machine has them, else untrained ones of the same graph
-  // (the cost of a forward pass does not depend on the weights' values).
+  // (the cost of a forward pass does not depend on the weights' values). tfjs first, then ONNX Runtime
+  // on the same models exported, with the same protocol, each in a latency file of its own.
   const inventory = await collectInventory({ engine: opts.engine });
   const machine = machineSlug(inventory);
-  const latencyPath = path.join(runDir, latencyFileName({ machine, engine: opts.engine.engine }));
-  const previous = !opts.force && (await fileExists(latencyPath)) ? await readJson<LatencyFile>(latencyPath) : undefined;
   const archs = histories.length > 0 && !sharded ? histories.map((h) => ({ arch: h.arch as string, displayName: h.displayName, inputSize: h.inputSize })) : params.archs.map((arch) => ({ arch: arch as string, displayName: getArchSpec(arch).displayName, inputSize: inputSizeFor(arch, params.imageSize) }));
   const imagePath = dataset.splits.validation[0]?.path ?? dataset.splits.train[0]?.path;
   if (!imagePath) throw new Error(`dataset ${dataset.dataset} has no images to time predictions on — prepare it first (notebook 01 or \`npx showcase data\`)`);
+  const common = { runDir, hasRun, params, machine, inventory, archs, imagePath, classes: dataset.classes.length, opts, log };
+  const tfjs = await measureRuntimeLatency({ ...common, runtime: "tfjs", engine: opts.engine });
+  const onnx: EvaluateOutcome["onnx"] = [];
+  if (opts.onnx !== false) {
+    const { onnxProvidersToTime, onnxLatencyEngine, onnxPredictorFor, agreementWithEvaluation } = await import("../export/onnx-predictor");
+    const { providers, unavailable } = onnxProvidersToTime(opts.engine.device);
+    if (unavailable) log(`ONNX Runtime not timed: ${unavailable}`);
+    const threads = opts.onnxThreads ?? 1;
+    for (const provider of providers) {
+      const engine = onnxLatencyEngine(provider, threads);
+      const measured = await measureRuntimeLatency({
+        ...common,
+        runtime: "onnxruntime",
+        engine,
+        wrap: async (model, arch, inputSize) => {
+          const predictor = await onnxPredictorFor(model, { provider, threads });
+          const evaluation = evaluations.find((e) => e.arch === arch);
+          let agreement: PredictionAgreement | undefined;
+          if (evaluation) {
+            agreement = await agreementWithEvaluation({ predictor, evaluation, imageRoot: imageRootOf(dataset), preprocess: preprocessFor(arch), batches: evalBatches({ manifest: dataset, split: "validation", imageSize: inputSize, batchSize: params.batchSize, cacheDir }) });
+            log(`${arch}: ONNX Runtime (${provider}) and tfjs ${agreement.disagreements.length === 0 ? "agree" : "DISAGREE"} on ${agreement.images - agreement.disagreements.length}/${agreement.images} validation images (max |Δp| ${agreement.maxAbsDiff.toExponential(1)})${agreement.disagreements.length ? `: ${agreement.disagreements.join(", ")}` : ""}`);
+          }
+          return { predictor: predictor.predict, release: predictor.release, agreement };
+        },
+      });
+      onnx.push({ latencyPath: measured.path, latency: measured.file });
+    }
+  }
+  return { runDir, models: tfjs.file.models, evaluations, latencyPath: tfjs.path, latency: tfjs.file, onnx };
+}
+
+/** Times every architecture on one runtime; keeps what this machine already measured unless forced. */
+async function measureRuntimeLatency(opts: {
+  runDir: string;
+  hasRun: boolean;
+  params: RunParams;
+  machine: string;
+  inventory: object;
+  archs: Array<{ arch: string; displayName: string; inputSize: number }>;
+  imagePath: string;
+  classes: number;
+  runtime: LatencyRuntime;
+  engine: LatencyEngine;
+  /** Turns the tfjs model into what this runtime times (ONNX Runtime); tfjs itself when absent. */
+  wrap?: (model: tf.LayersModel, arch: string, inputSize: number) => Promise<{ predictor: Predictor; release: () => Promise<void>; agreement?: PredictionAgreement }>;
+  opts: EvaluateOptions;
+  log: (line: string) => void;
+}): Promise<{ path: string; file: LatencyFile }> {
+  const { runDir, params, machine, engine, log } = opts;
+  const latencyPath = path.join(runDir, latencyFileName({ machine, engine: engine.engine }));
+  const previous = !opts.opts.force && (await fileExists(latencyPath)) ? await readJson<LatencyFile>(latencyPath) : undefined;
   let models: LatencyFile["models"] = "trained";
   const measured: ArchLatency[] = previous ? [...previous.archs] : [];
-  for (const { arch, displayName, inputSize } of archs) {
+  const fileOf = () => latencyFileOf({ previous, machine, engine, runtime: opts.runtime, inventory: opts.inventory, runId: params.runId, models, imageSize: params.imageSize, archs: measured });
+  for (const { arch, displayName, inputSize } of opts.archs) {
     if (measured.some((m) => m.arch === arch && m.inputSize === inputSize)) {
-      log(`${arch}: latency on ${machine} (${opts.engine.engine}) exists, kept`);
+      log(`${arch}: latency on ${machine} (${engine.engine}) exists, kept`);
       continue;
     }
-    const trainedHere = hasRun && (await fileExists(path.join(runDir, arch, "model", "model.json")));
+    const trainedHere = opts.hasRun && (await fileExists(path.join(runDir, arch, "model", "model.json")));
     let model: tf.LayersModel;
     let dispose: () => void;
     if (trainedHere) {
@@ -164,31 +221,37 @@ async function evaluateLocked(params: RunParams, opts: EvaluateOptions): Promise
       dispose = () => model.dispose();
     } else {
       models = "untrained";
-      const transfer = await buildTransferModel(arch, { inputSize, classes: dataset.classes.length, weights: "none", weightsDir: params.weightsDir });
+      const transfer = await buildTransferModel(arch, { inputSize, classes: opts.classes, weights: "none", weightsDir: params.weightsDir });
       model = transfer.model;
       dispose = () => disposeTransferModel(transfer);
     }
     try {
-      const latency = await measureModelLatency({ arch, displayName, model, inputSize, preprocess: preprocessFor(arch), decode: decodeOne, imagePath, batchSizes: opts.batchSizes, budget: opts.budget, batchBudget: opts.batchBudget, signal: opts.signal });
-      measured.push(latency);
-      log(`${arch}: p50 ${latency.modelOnly.p50Ms.toFixed(2)} ms model only, ${latency.endToEnd.p50Ms.toFixed(2)} ms end to end, first call ${latency.modelOnly.firstCallMs.toFixed(0)} ms (${trainedHere ? "trained" : "untrained"} model)`);
+      const wrapped = opts.wrap ? await opts.wrap(model, arch, inputSize) : undefined;
+      try {
+        const latency = await measureModelLatency({ arch, displayName, model: wrapped?.predictor ?? model, inputSize, preprocess: preprocessFor(arch), decode: decodeOne, imagePath: opts.imagePath, batchSizes: opts.opts.batchSizes, budget: opts.opts.budget, batchBudget: opts.opts.batchBudget, signal: opts.opts.signal });
+        measured.push(wrapped?.agreement ? { ...latency, agreement: wrapped.agreement } : latency);
+        log(`${arch}: ${engine.engine} p50 ${latency.modelOnly.p50Ms.toFixed(2)} ms model only, ${latency.endToEnd.p50Ms.toFixed(2)} ms end to end, first call ${latency.modelOnly.firstCallMs.toFixed(0)} ms (${trainedHere ? "trained" : "untrained"} model)`);
+      } finally {
+        await wrapped?.release();
+      }
     } finally {
       dispose();
     }
     // Saved after every architecture: an interrupted benchmark keeps what it measured.
-    await saveLatencyFile({ runDir, file: latencyFileOf({ previous, machine, engine: opts.engine, inventory, runId: params.runId, models, imageSize: params.imageSize, archs: measured }) });
+    await saveLatencyFile({ runDir, file: fileOf() });
   }
-  const latency = latencyFileOf({ previous, machine, engine: opts.engine, inventory, runId: params.runId, models, imageSize: params.imageSize, archs: measured });
-  if (!previous || measured.length !== previous.archs.length) await saveLatencyFile({ runDir, file: latency });
-  return { runDir, models, evaluations, latencyPath, latency };
+  const file = fileOf();
+  if (!previous || measured.length !== previous.archs.length) await saveLatencyFile({ runDir, file });
+  return { path: latencyPath, file };
 }
 
-function latencyFileOf(opts: { previous?: LatencyFile; machine: string; engine: EngineDescription; inventory: object; runId: string; models: LatencyFile["models"]; imageSize: number; archs: ArchLatency[] }): LatencyFile {
+function latencyFileOf(opts: { previous?: LatencyFile; machine: string; engine: LatencyEngine; runtime: LatencyRuntime; inventory: object; runId: string; models: LatencyFile["models"]; imageSize: number; archs: ArchLatency[] }): LatencyFile {
   return {
     schema: LATENCY_SCHEMA,
     runId: opts.runId,
     machine: opts.machine,
     engine: opts.engine,
+    runtime: opts.runtime,
     inventory: { ...opts.inventory },
     models: opts.previous?.models === "untrained" ? "untrained" : opts.models,
     imageSize: opts.imageSize,

@@ -1,6 +1,8 @@
 // ONNX Runtime (onnxruntime-node) as a classification-time runtime: one session per exported model,
 // NHWC float32 in, the model's first output back. CPU always; CUDA when the user installed that
 // provider (its libraries are not in the npm package); WebGPU only when asked for, since it needs a GPU.
+import { existsSync } from "node:fs";
+import * as path from "node:path";
 import type * as Ort from "onnxruntime-node";
 
 export type OnnxProvider = "cpu" | "cuda" | "webgpu";
@@ -27,7 +29,10 @@ export function onnxRuntime(): typeof Ort {
 /** Providers this installation can run: bundled ones, and CUDA once its libraries are installed. */
 export function availableOnnxProviders(): OnnxProvider[] {
   const listed = onnxRuntime().listSupportedBackends() as Array<{ name: string; bundled: boolean }>;
-  return ONNX_PROVIDERS.filter((p) => listed.some((b) => b.name === p && (b.bundled || p === "cuda")));
+  // The CUDA provider is not in the npm package: present only where the user installed it (--onnxruntime-node-install=cuda12).
+  const binaries = path.join(path.dirname(require.resolve("onnxruntime-node/package.json")), "bin", "napi-v6", process.platform, process.arch);
+  const cudaInstalled = existsSync(path.join(binaries, "libonnxruntime_providers_cuda.so"));
+  return ONNX_PROVIDERS.filter((p) => listed.some((b) => b.name === p && (b.bundled || (p === "cuda" && cudaInstalled))));
 }
 
 export async function createOnnxSession(model: string | Uint8Array, opts: { provider?: OnnxProvider; threads?: number } = {}): Promise<OnnxSession> {

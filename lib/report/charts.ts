@@ -97,18 +97,29 @@ export function lossAccuracyChart(histories: readonly ArchHistory[], opts: { ste
   };
 }
 
-/** Accuracy against p50 latency on one machine/engine, the Pareto front drawn as a line. */
+/**
+ * Accuracy against p50 latency on one machine, the Pareto front drawn as a line: one pair of traces
+ * per runtime/engine that measured there (tfjs and ONNX Runtime side by side), named after it when
+ * there are several.
+ */
 export function tradeOffChart(opts: { latency: readonly LatencyRow[]; summary: Summary; machine?: string; engine?: string }): Figure {
-  const group = opts.summary.machines.find((m) => (opts.machine ? m.machine === opts.machine : true) && (opts.engine ? m.engine === opts.engine : true));
+  const first = opts.summary.machines.find((m) => (opts.machine ? m.machine === opts.machine : true) && (opts.engine ? m.engine === opts.engine : true));
+  const groups = first ? opts.summary.machines.filter((m) => m.machine === first.machine && (opts.engine ? m.engine === opts.engine : true)) : [];
   const accuracy = new Map(opts.summary.scores.map((s) => [s.arch, s.accuracy]));
-  const rows = group ? opts.latency.filter((r) => r.machine === group.machine && r.engine === group.engine && accuracy.has(r.arch)) : [];
-  const where = group ? ` on ${group.machine} (${group.engine})` : "";
+  const runtimeOf = (engine: string) => opts.latency.find((r) => r.engine === engine)?.runtime;
+  const label = (engine: string) => `${engine}${runtimeOf(engine) === "onnxruntime" ? "" : " (tfjs)"}`;
+  const data = groups.flatMap((group): PlotlyTrace[] => {
+    const rows = opts.latency.filter((r) => r.machine === group.machine && r.engine === group.engine && accuracy.has(r.arch));
+    const suffix = groups.length > 1 ? ` — ${label(group.engine)}` : "";
+    return [
+      { type: "scatter", mode: "markers+text", name: `networks${suffix}`, x: rows.map((r) => r.modelOnlyP50Ms), y: rows.map((r) => accuracy.get(r.arch)!), text: rows.map((r) => r.displayName), textposition: "top center", marker: { size: 10 } },
+      { type: "scatter", mode: "lines+markers", name: `Pareto front${suffix}`, x: group.pareto.map((p) => p.p50Ms), y: group.pareto.map((p) => p.accuracy), line: { dash: "dash" }, marker: { symbol: "diamond-open", size: 14 } },
+    ];
+  });
+  const where = first ? ` on ${first.machine} (${groups.map((g) => label(g.engine)).join(", ")})` : "";
   return {
     id: "trade-off-accuracy-latency",
-    data: [
-      { type: "scatter", mode: "markers+text", name: "networks", x: rows.map((r) => r.modelOnlyP50Ms), y: rows.map((r) => accuracy.get(r.arch)!), text: rows.map((r) => r.displayName), textposition: "top center", marker: { size: 10 } },
-      { type: "scatter", mode: "lines+markers", name: "Pareto front", x: (group?.pareto ?? []).map((p) => p.p50Ms), y: (group?.pareto ?? []).map((p) => p.accuracy), line: { dash: "dash" }, marker: { symbol: "diamond-open", size: 14 } },
-    ],
+    data: data.length ? data : ([{ type: "scatter", mode: "markers+text", name: "networks", x: [], y: [], text: [] }, { type: "scatter", mode: "lines+markers", name: "Pareto front", x: [], y: [] }] as PlotlyTrace[]),
     layout: baseLayout(`Accuracy against p50 latency per image${where}`, "p50 latency per image, model only (ms)", "Validation accuracy", { yaxis: { title: { text: "Validation accuracy" }, tickformat: ".0%" }, xaxis: { title: { text: "p50 latency per image, model only (ms)" }, type: "log" } }),
   };
 }

@@ -80,6 +80,8 @@ export function validationLossTable(histories: readonly ArchHistory[]): Table {
   };
 }
 
+const RUNTIME_NAMES: Record<LatencyRow["runtime"], string> = { tfjs: "TensorFlow.js", onnxruntime: "ONNX Runtime" };
+
 /** Study Tables 3–4: classification time per image on every machine/engine that measured. */
 export function classificationTimeTable(rows: readonly LatencyRow[]): Table {
   const batchSizes = [...new Set(rows.flatMap((r) => Object.keys(r.imagesPerSecond).map(Number)))].sort((a, b) => a - b);
@@ -88,6 +90,7 @@ export function classificationTimeTable(rows: readonly LatencyRow[]): Table {
     title: "Classification time per image (model only and end to end) and batched throughput",
     columns: [
       { name: "Machine", format: "text" },
+      { name: "Runtime", format: "text" },
       { name: "Engine", format: "text" },
       { name: "Network", format: "text" },
       { name: "Input (px)", format: "integer" },
@@ -102,7 +105,7 @@ export function classificationTimeTable(rows: readonly LatencyRow[]): Table {
       { name: "End-to-end p99 (ms)", format: "ms", best: "min" },
       ...batchSizes.map((b): ColumnSpec => ({ name: `Batch ${b} (img/s)`, format: "rate", best: "max" })),
     ],
-    rows: rows.map((r) => [r.machine, r.engine, r.displayName, r.inputSize, r.models, r.firstCallMs, r.modelOnlyMeanMs, r.modelOnlyP50Ms, r.modelOnlyP90Ms, r.modelOnlyP99Ms, r.endToEndMeanMs, r.endToEndP50Ms, r.endToEndP99Ms, ...batchSizes.map((b) => finite(r.imagesPerSecond[b]))]),
+    rows: rows.map((r) => [r.machine, RUNTIME_NAMES[r.runtime], r.engine, r.displayName, r.inputSize, r.models, r.firstCallMs, r.modelOnlyMeanMs, r.modelOnlyP50Ms, r.modelOnlyP90Ms, r.modelOnlyP99Ms, r.endToEndMeanMs, r.endToEndP50Ms, r.endToEndP99Ms, ...batchSizes.map((b) => finite(r.imagesPerSecond[b]))]),
   };
 }
 
