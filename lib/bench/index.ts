@@ -20,6 +20,8 @@ export interface BenchOptions {
   engine: EngineChoice;
   /** Per section; undefined = the section's default list. */
   archs?: string[];
+  /** Width of the MobileNets (ALPHA); the other networks ignore it. */
+  alpha?: number;
   latencySize: number;
   latencyReps: number;
   trainSizes: number[];
@@ -52,7 +54,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const { selectEngine } = await import("../engine/index");
   const engine = await selectEngine({ engine: opts.engine, quiet: true });
-  const context = { engine: engine.engine, threads: engine.threads };
+  const context = { engine: engine.engine, threads: engine.threads, alpha: opts.alpha };
   const rows: BenchRow[] = [];
   const errors: BenchReport["errors"] = [];
   log(`engine ${engine.engine} (backend ${engine.backend}), ${engine.threads} thread(s); load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`);

@@ -1,7 +1,7 @@
 // Latency, training and frozen-feature throughput of the architectures on the active backend.
 import * as tf from "@tensorflow/tfjs";
 import { foldBatchNormForInference, planMicroBatch, inferenceBytesPerImage, trainingBytesPerImage } from "../engine/wasm";
-import { buildArchitecture } from "../models";
+import { alphaFor, buildArchitecture, widthLabel } from "../models";
 import { forwardMacs } from "../models/flops";
 import { type KernelTime, profileKernels } from "./kernel-profile";
 import { trainStep } from "../train/step";
@@ -12,12 +12,14 @@ import type { BenchRow } from "./types";
 export interface ModelBenchContext {
   engine: string;
   threads: number;
+  /** ALPHA: the MobileNets' width (rows are labelled "mobilenet α=0.25"); others ignore it. */
+  alpha?: number;
   onRow?: (row: BenchRow) => void;
 }
 
 /** Batch-1 latency of the ImageNet classifier at `inputSize`, as built and with BatchNorm folded. */
 export function benchLatency(arch: string, opts: ModelBenchContext & { inputSize: number; repetitions: number; warmup?: number }): BenchRow[] {
-  const model = buildArchitecture(arch, { includeTop: true, inputShape: [opts.inputSize, opts.inputSize, 3] });
+  const model = buildArchitecture(arch, { includeTop: true, inputShape: [opts.inputSize, opts.inputSize, 3], alpha: alphaFor(arch, opts.alpha) });
   const rows: BenchRow[] = [];
   try {
     const folded = foldBatchNormForInference(model);
@@ -29,7 +31,7 @@ export function benchLatency(arch: string, opts: ModelBenchContext & { inputSize
         const cpuSeconds = timed.cpuSeconds;
         sampleWasmHeap();
         const row: BenchRow = {
-          kind: "latency", subject: arch, variant, engine: opts.engine, threads: opts.threads, inputSize: opts.inputSize, batch: 1,
+          kind: "latency", subject: widthLabel(arch, alphaFor(arch, opts.alpha)), variant, engine: opts.engine, threads: opts.threads, inputSize: opts.inputSize, batch: 1,
           p50Ms: round(percentileNearestRank(times, 50)), p90Ms: round(percentileNearestRank(times, 90)), gmacPerImage: round(forwardMacs(model) / 1e9, 3), imagesPerCpuSecond: round(opts.repetitions / cpuSeconds), repetitions: opts.repetitions,
         };
         rows.push(row);
@@ -50,7 +52,7 @@ export function benchTraining(
   arch: string,
   opts: ModelBenchContext & { inputSize: number; batch: number; steps: number; microBatch?: number | "auto"; onKernels?: (times: KernelTime[]) => void },
 ): BenchRow {
-  const model = buildArchitecture(arch, { includeTop: true, classes: 2, inputShape: [opts.inputSize, opts.inputSize, 3] });
+  const model = buildArchitecture(arch, { includeTop: true, classes: 2, inputShape: [opts.inputSize, opts.inputSize, 3], alpha: alphaFor(arch, opts.alpha) });
   const optimizer = tf.train.adam(1e-4);
   const xs = tf.randomUniform([opts.batch, opts.inputSize, opts.inputSize, 3], -1, 1, "float32", 2);
   const ys = tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from({ length: opts.batch }, (_, i) => i % 2), "int32"), 2));
@@ -66,7 +68,7 @@ export function benchTraining(
     if (opts.onKernels) opts.onKernels(profileKernels(step));
     const images = opts.steps * opts.batch;
     const row: BenchRow = {
-      kind: "train", subject: arch, variant: microBatchSize < opts.batch ? `micro-batch ${microBatchSize}` : "one pass", engine: opts.engine, threads: opts.threads,
+      kind: "train", subject: widthLabel(arch, alphaFor(arch, opts.alpha)), variant: microBatchSize < opts.batch ? `micro-batch ${microBatchSize}` : "one pass", engine: opts.engine, threads: opts.threads,
       inputSize: opts.inputSize, batch: opts.batch, imagesPerSecond: round(images / wall), imagesPerCpuSecond: round(images / cpu), repetitions: opts.steps,
     };
     opts.onRow?.(row);
@@ -80,7 +82,7 @@ export function benchTraining(
 
 /** Frozen-base feature extraction (no top, average pooled, inference mode) images/s, as built and BN folded. */
 export function benchFeatures(arch: string, opts: ModelBenchContext & { inputSize: number; batch: number; batches: number }): BenchRow[] {
-  const base = buildArchitecture(arch, { includeTop: false, pooling: "avg", inputShape: [opts.inputSize, opts.inputSize, 3] });
+  const base = buildArchitecture(arch, { includeTop: false, pooling: "avg", inputShape: [opts.inputSize, opts.inputSize, 3], alpha: alphaFor(arch, opts.alpha) });
   const rows: BenchRow[] = [];
   try {
     const folded = foldBatchNormForInference(base);
@@ -93,7 +95,7 @@ export function benchFeatures(arch: string, opts: ModelBenchContext & { inputSiz
         sampleWasmHeap();
         const images = opts.batches * opts.batch;
         const row: BenchRow = {
-          kind: "features", subject: arch, variant: chunk < opts.batch ? `${variant}, chunks of ${chunk}` : variant, engine: opts.engine, threads: opts.threads,
+          kind: "features", subject: widthLabel(arch, alphaFor(arch, opts.alpha)), variant: chunk < opts.batch ? `${variant}, chunks of ${chunk}` : variant, engine: opts.engine, threads: opts.threads,
           inputSize: opts.inputSize, batch: opts.batch, imagesPerSecond: round(images / wall), imagesPerCpuSecond: round(images / cpu), repetitions: opts.batches,
         };
         rows.push(row);

@@ -1,9 +1,9 @@
 // `showcase bench [all|latency|train|features|data]`: benchmark tables + reports/bench/bench-<engine>-<date>.json.
-import { ENGINES, type EngineChoice, ParameterError } from "../config";
+import { ENGINES, type EngineChoice, ParameterError, parseAlpha } from "../config";
 import { type Command, parseFlags, rejectUnknownFlags, UsageError } from "./command";
 
 const USAGE = [
-  "showcase bench [all|latency|train|features|data ...] [--archs a,b|all] [--engine wasm|cpu|webgpu|auto] [--batch 16]",
+  "showcase bench [all|latency|train|features|data ...] [--archs a,b|all] [--alpha A] [--engine wasm|cpu|webgpu|auto] [--batch 16]",
   "               [--sizes 96,224] [--steps 2] [--micro-batch auto|N] [--reps 10] [--latency-size 224]",
   "               [--feature-size 224] [--feature-batches 2] [--data-images 512] [--workers 2] [--kernels] [--torch] [--json FILE] [--quiet]",
   "",
@@ -14,6 +14,7 @@ const USAGE = [
   "data      decode + resize + augmentation images/s (the data module's benchDataPipeline)",
   "transfer  (not in all: minutes) frozen MobileNet α=0.25 features of the shared cats-vs-dogs photos + a logistic",
   "          head, genuine Keras ImageNet weights vs random: validation accuracy of each (--max-per-class N: a subset)",
+  "--alpha A the MobileNets' width (ALPHA: mobilenet 0.25/0.5/0.75/1.0, mobilenet_v2 0.35/…/1.4); other networks ignore it",
   "--workers N  also train in N processes at once (both cores without wasm threads)",
   "--kernels after each training row, the self time of every kernel in one step (where the time goes)",
   "--engine webgpu  train rows split host time / device wait, with kernels, upload bytes and createBuffer calls",
@@ -22,7 +23,7 @@ const USAGE = [
   "Defaults take a few minutes on 2 cores; `--archs all --reps 30 --steps 5` is the full run.",
 ].join("\n");
 
-const FLAGS = ["archs", "engine", "batch", "sizes", "steps", "micro-batch", "reps", "latency-size", "feature-size", "feature-batches", "data-images", "workers", "kernels", "compare", "torch", "json", "quiet", "help", "max-per-class"];
+const FLAGS = ["archs", "alpha", "engine", "batch", "sizes", "steps", "micro-batch", "reps", "latency-size", "feature-size", "feature-batches", "data-images", "workers", "kernels", "compare", "torch", "json", "quiet", "help", "max-per-class"];
 
 function positiveInt(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -58,6 +59,7 @@ export const command: Command = {
       archs = raw === "all" ? [...ARCH_IDS] : raw.split(",").map((a) => a.trim()).filter(Boolean);
       for (const a of archs) if (!isArchId(a)) throw new UsageError(`unknown architecture "${a}": allowed ${ARCH_IDS.join(", ")}, all`);
     }
+    const alpha = flags.has("alpha") ? parseAlpha(flags.get("alpha")!, archs ?? ["mobilenet"]) : undefined;
     const sizes = (flags.get("sizes") ?? "96,224").split(",").map((s) => positiveInt("sizes", s.trim(), 0));
     const micro = flags.get("micro-batch");
     const quiet = flags.has("quiet");
@@ -76,6 +78,7 @@ export const command: Command = {
       sections: sections as Array<(typeof BENCH_SECTIONS)[number]>,
       engine,
       archs,
+      alpha,
       latencySize: positiveInt("latency-size", flags.get("latency-size"), 224),
       latencyReps: positiveInt("reps", flags.get("reps"), 10),
       trainSizes: sizes,

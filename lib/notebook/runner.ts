@@ -10,8 +10,11 @@ import { parseInteger } from "../config";
 import { KernelClient, KernelDiedError, type KernelMessage, RequestTimeoutError, formatSeconds } from "./kernel-client";
 import { type CellStatus, type CodeCell, type ErrorOutput, type Notebook, type Output, joinText } from "./nbformat";
 
-/** Per-cell limit by profile: a full-profile training cell runs for hours on a CPU. */
-export const DEFAULT_CELL_TIMEOUT_S = { quick: 30 * 60, full: 12 * 60 * 60 } as const;
+/**
+ * Per-cell limit by profile: a full-profile training cell runs for hours on a CPU; a lite one about
+ * ten minutes on an idle 2-core CPU, but several times that on a busy one (docs/models.md).
+ */
+export const DEFAULT_CELL_TIMEOUT_S = { quick: 30 * 60, lite: 2 * 60 * 60, full: 12 * 60 * 60 } as const;
 
 export interface CellProgress {
   phase: "start" | "end";
@@ -63,7 +66,8 @@ export interface RunNotebookOptions {
 /** CELL_TIMEOUT_S from an environment, in milliseconds (throws ParameterError when malformed). */
 export function cellTimeoutFromEnv(env: Record<string, string | undefined>): number {
   const raw = env.CELL_TIMEOUT_S?.trim();
-  const fallback = env.PROFILE?.trim() === "full" ? DEFAULT_CELL_TIMEOUT_S.full : DEFAULT_CELL_TIMEOUT_S.quick;
+  const profile = env.PROFILE?.trim();
+  const fallback = profile === "full" || profile === "lite" ? DEFAULT_CELL_TIMEOUT_S[profile] : DEFAULT_CELL_TIMEOUT_S.quick;
   return (raw ? parseInteger("CELL_TIMEOUT_S", raw, { min: 1 }) : fallback) * 1000;
 }
 
