@@ -1,7 +1,7 @@
 // Parameters of a run: profiles plus environment overrides, validated with messages that name the
 // parameter and the allowed values. Notebooks, the CLI and `npm run report` all go through here.
 import * as path from "node:path";
-import { ARCH_IDS, type ArchId, isArchId } from "./models/ids";
+import { ARCH_IDS, type ArchId, isArchId } from "./ids";
 import { allowedAlphas, formatAlpha } from "./models/width";
 import { projectPath } from "./paths";
 

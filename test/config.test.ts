@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ParameterError, resolveParams, parseTransfer } from "../lib/config";
-import { ARCH_IDS } from "../lib/models/ids";
+import { ARCH_IDS } from "../lib/ids";
 
 test("quick profile by default, all eight architectures", () => {
   const params = resolveParams({});

@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { trainStep } from "../lib/train/step";
 import "@tensorflow/tfjs-backend-wasm";
-import { foldBatchNormForInference, planMicroBatch, registerWasmTrainingKernels, WasmMemoryError } from "../lib/engine/wasm";
+import { planMicroBatch, registerWasmTrainingKernels, WasmMemoryError } from "../lib/engine/wasm/index";
+import { foldBatchNormForInference } from "../lib/models/fold-bn";
 
 function apply(layer: tf.layers.Layer, x: tf.SymbolicTensor | tf.SymbolicTensor[]): tf.SymbolicTensor {
   return layer.apply(x) as tf.SymbolicTensor;

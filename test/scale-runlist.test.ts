@@ -5,9 +5,10 @@ import * as path from "node:path";
 import { ParameterError, resolveParams } from "../lib/config";
 import {
   DeterministicFailure, EXIT_DETERMINISTIC_FAILURE, EXIT_TRANSIENT_FAILURE, executeShard, isDeterministicFailure, mergeResults,
-  parseShardFlag, planRuns, resolveShard, RunListConflictError, runDirFor, runShardFromCli, selectShard, wantsSharding,
+  parseShardFlag, planRuns, resolveShard, RunListConflictError, runDirFor, selectShard,
   writeOrVerifyRunList,
 } from "../lib/scale";
+import { runShardFromCli, wantsSharding } from "../lib/cli/shard";
 import { tempDir } from "./temp-dir";
 
 async function tempRunsDir(): Promise<string> {

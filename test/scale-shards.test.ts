@@ -6,7 +6,8 @@ import { spawn } from "node:child_process";
 import { appendFileSync, promises as fs } from "node:fs";
 import * as path from "node:path";
 import { resolveParams } from "../lib/config";
-import { DeterministicFailure, mergeResults, planRuns, runDirFor, runShardFromCli, type TrainOne, writeOrVerifyRunList } from "../lib/scale";
+import { runShardFromCli } from "../lib/cli/shard";
+import { DeterministicFailure, mergeResults, planRuns, runDirFor, type TrainOne, writeOrVerifyRunList } from "../lib/scale";
 import { tempDir } from "./temp-dir";
 
 // The fake trainer: a metric that depends only on the run's configuration, a delay to shuffle the

@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { mergeResults, runShardFromCli } from "../lib/scale";
+import { runShardFromCli } from "../lib/cli/shard";
+import { mergeResults } from "../lib/scale";
 import { loadRun } from "../lib/train";
 import { tempDir } from "./temp-dir";
 

@@ -1,7 +1,8 @@
 // Latency, training and frozen-feature throughput of the architectures on the active backend.
 import * as tf from "@tensorflow/tfjs";
-import { foldBatchNormForInference, planMicroBatch, inferenceBytesPerImage, trainingBytesPerImage } from "../engine/wasm";
-import { alphaFor, buildArchitecture, widthLabel } from "../models";
+import { planMicroBatch, inferenceBytesPerImage, trainingBytesPerImage } from "../engine/wasm/index";
+import { foldBatchNormForInference } from "../models/fold-bn";
+import { alphaFor, buildArchitecture, widthLabel } from "../models/index";
 import { forwardMacs } from "../models/flops";
 import { type KernelTime, profileKernels } from "./kernel-profile";
 import { trainStep } from "../train/step";

@@ -52,7 +52,7 @@ export const command: Command = {
     }
     const engine = (flags.get("engine") ?? process.env.ENGINE ?? "wasm") as EngineChoice;
     if (!(ENGINES as readonly string[]).includes(engine)) throw new ParameterError("ENGINE", engine, ENGINES.join(", "));
-    const { ARCH_IDS, isArchId } = await import("../models/ids");
+    const { ARCH_IDS, isArchId } = await import("../ids");
     let archs: string[] | undefined;
     if (flags.has("archs")) {
       const raw = flags.get("archs")!;

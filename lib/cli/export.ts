@@ -16,7 +16,7 @@ export const command: Command = {
     const runId = flags.get("run") ?? flags.get("run-id") ?? process.env.RUN_ID;
     if (!runId) throw new UsageError("--run <id> is required: the run under reports/runs/ whose models to export");
     const params = resolveParams({ ...process.env, RUN_ID: parseRunId(runId) });
-    const { ARCH_IDS, isArchId } = await import("../models/ids");
+    const { ARCH_IDS, isArchId } = await import("../ids");
     const archs = flags.get("archs")?.split(",").map((a) => a.trim()).filter(Boolean);
     for (const a of archs ?? []) if (!isArchId(a)) throw new UsageError(`--archs: unknown architecture "${a}": allowed ${ARCH_IDS.join(", ")}`);
     const { exportRun, formatExportLine } = await import("../export/export-run");

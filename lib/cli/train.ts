@@ -53,7 +53,7 @@ export const command: Command = {
   summary: "train the configured architectures (same run directory as notebook 02)",
   usage: USAGE,
   async run(args) {
-    const { wantsSharding, runShardFromCli } = await import("../scale/cli");
+    const { wantsSharding, runShardFromCli } = await import("./shard");
     if (wantsSharding(args)) {
       const { env, rest } = splitParameterFlags(args, process.env);
       return runShardFromCli({ args: rest, env });

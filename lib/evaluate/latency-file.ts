@@ -5,7 +5,7 @@ import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import type { EngineDescription } from "../engine/types";
 import { readJson, writeJsonAtomic } from "../io/atomic";
-import { ARCH_IDS } from "../models/ids";
+import { ARCH_IDS } from "../ids";
 import type { ArchLatency } from "./latency";
 
 export const LATENCY_SCHEMA = "showcase.latency/1";

@@ -3,7 +3,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { BuildOptions } from "./common";
 import { buildDenseNet, denseNetBlockPrefixes, type DenseNetVariant } from "./densenet";
-import { ARCH_IDS, type ArchId, isArchId } from "./ids";
+import { ARCH_IDS, type ArchId, isArchId } from "../ids";
 import { buildInceptionResNetV2, inceptionResNetV2BlockPrefixes } from "./inception_resnet_v2";
 import { buildInceptionV3, inceptionV3BlockEnds } from "./inception_v3";
 import { buildMobileNet, MOBILENET_ALPHAS, mobileNetBlockPrefixes } from "./mobilenet";
@@ -190,7 +190,7 @@ export function defineRegistry(specs: readonly ArchSpec[], ids: readonly string[
   const registry: Record<string, ArchSpec> = {};
   for (const spec of specs) {
     if (registry[spec.id]) throw new Error(`architecture registry: duplicate id "${spec.id}"`);
-    if (!ids.includes(spec.id)) throw new Error(`architecture registry: id "${spec.id}" is not one of ${ids.join(", ")} (add it to lib/models/ids.ts)`);
+    if (!ids.includes(spec.id)) throw new Error(`architecture registry: id "${spec.id}" is not one of ${ids.join(", ")} (add it to lib/ids.ts)`);
     registry[spec.id] = spec;
   }
   const missing = ids.filter((id) => !registry[id]);

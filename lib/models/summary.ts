@@ -1,6 +1,6 @@
 // One row per architecture for `showcase models` and the notebooks: measured on freshly built models.
 import * as tf from "@tensorflow/tfjs";
-import { ARCH_IDS, type ArchId } from "./ids";
+import { ARCH_IDS, type ArchId } from "../ids";
 import { ARCHITECTURES, buildArchitecture } from "./registry";
 import { applyTransferMode, buildTransferModel, disposeTransferModel } from "./transfer";
 

@@ -2,7 +2,7 @@
 // (optional dropout → dense softmax), and the freezing modes frozen | finetune | top:<n>.
 import * as tf from "@tensorflow/tfjs";
 import type { TransferMode } from "../config";
-import type { ArchId } from "./ids";
+import type { ArchId } from "../ids";
 import { loadKerasWeights } from "./keras-h5";
 import { buildArchitecture, getArchSpec } from "./registry";
 import { withSeededInitialisation } from "./seeded-init";

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { downloadFile, type DownloadOptions } from "../io/download";
-import type { ArchId } from "./ids";
+import type { ArchId } from "../ids";
 import { getArchSpec, type WeightsFile, type WeightsHash } from "./registry";
 
 export interface WeightsLocation {

@@ -1,6 +1,6 @@
 // Width multipliers (ALPHA): which architectures have one, the values Keras publishes ImageNet
 // weights for, and how a width shows in labels. No tfjs import, so lib/config can validate with it.
-import type { ArchId } from "./ids";
+import type { ArchId } from "../ids";
 
 /** Values Keras publishes weights for, per architecture that has a width multiplier. */
 export const WIDTH_MULTIPLIERS: Readonly<Partial<Record<ArchId, readonly number[]>>> = {

@@ -1,6 +1,5 @@
 // Scale-out over an existing scheduler (Kubernetes Indexed Job, Slurm array): run list, shards,
 // per-run results in a shared run directory, and the merge. See docs/scale.md.
-export { runShardFromCli, wantsSharding, SHARD_FLAGS, SHARD_SWITCHES, SHARD_USAGE } from "./cli";
 export {
   planRuns, resolveGrid, runKey, runDirFor, loadRunList, writeOrVerifyRunList, canonicalJson, fingerprintOf,
   RunListConflictError, RUN_LIST_FILE, RUN_LIST_SCHEMA, type PlannedRun, type RunConfig, type RunList,

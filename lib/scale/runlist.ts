@@ -6,7 +6,7 @@ import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { type Env, ParameterError, type RunParams, parseInteger, parsePositiveNumber } from "../config";
 import { readJson, writeJsonAtomic } from "../io/atomic";
-import { ARCH_IDS, type ArchId } from "../models/ids";
+import { ARCH_IDS, type ArchId } from "../ids";
 
 export const RUN_LIST_SCHEMA = "showcase.runlist/1";
 export const RUN_LIST_FILE = "runlist.json";

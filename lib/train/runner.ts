@@ -10,7 +10,7 @@ import { fileExists, readJson } from "../io/atomic";
 import { registerCustomLayers } from "../models/index";
 import { collectInventory } from "../system/index";
 import { loadModelFiles } from "./checkpoint";
-import type { ArchId } from "../models/ids";
+import type { ArchId } from "../ids";
 import { type ArchOutcome, isArchFinished, trainArchitecture, type TrainArchitectureOptions, TrainingAbortedError } from "./fit";
 import { archPaths, openRunDir, readRunManifest, runDirFor } from "./run-dir";
 import { acquireRunLock, takeOverMessage } from "./run-lock";

@@ -1,7 +1,7 @@
 // What a training run records (reports/runs/<run-id>/…); notebook 03 and the report read these.
 import type { RunParams } from "../config";
 import type { EngineDescription, EngineName } from "../engine/types";
-import type { ArchId } from "../models/ids";
+import type { ArchId } from "../ids";
 
 export const RUN_MANIFEST_SCHEMA = "showcase.run-manifest/1";
 export const HISTORY_SCHEMA = "showcase.history/1";

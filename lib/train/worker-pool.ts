@@ -6,7 +6,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import * as path from "node:path";
 import { FileWriteError } from "../io/file-error";
-import type { ArchId } from "../models/ids";
+import type { ArchId } from "../ids";
 import { PROJECT_ROOT } from "../paths";
 import type { ArchOutcome } from "./fit";
 import type { TrainProgress } from "./types";

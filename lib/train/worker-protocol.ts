@@ -5,7 +5,7 @@ import type { RunParams } from "../config";
 import type { DatasetManifest } from "../data/types";
 import type { EngineName } from "../engine/types";
 import type { FileWriteFailure } from "../io/file-error";
-import type { ArchId } from "../models/ids";
+import type { ArchId } from "../ids";
 import type { ArchOutcome } from "./fit";
 import type { TrainProgress } from "./types";
 

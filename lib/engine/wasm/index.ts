@@ -8,7 +8,6 @@ import { registerFastGradients } from "./fast-grads";
 import { registerFastSlice } from "./slice";
 import { registerColumnReductions } from "./reduce-rows";
 
-export { foldBatchNormForInference, type FoldResult } from "./fold-bn";
 export { activationBytesPerImage, inferenceBytesPerImage, planMicroBatch, trainingBytesPerImage, WASM_HEAP_MAX_BYTES, WasmMemoryError } from "./memory";
 
 const KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [

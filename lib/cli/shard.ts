@@ -1,11 +1,11 @@
-// The entry `npx showcase train` delegates to when it is sharded (--shard i/n, or SHARD_COUNT with
+// lib/cli: the entry `npx showcase train` delegates to when it is sharded (--shard i/n, or SHARD_COUNT with
 // JOB_COMPLETION_INDEX / SLURM_ARRAY_TASK_ID): plan or check the run list, run this shard's part.
 import { type Env, PARAMETER_NAMES, ParameterError, resolveParams } from "../config";
-import { parseFlags, rejectUnknownFlags, UsageError } from "../cli/command";
-import { DeterministicFailure, EXIT_USAGE, executeShard, type ShardReport, type TrainOne } from "./execute";
-import { formatMergeSummary, MERGED_FILE, writeMergedResults } from "./merge";
-import { planRuns, RunListConflictError, runDirFor, writeOrVerifyRunList } from "./runlist";
-import { formatShard, resolveShard, selectShard } from "./shard";
+import { parseFlags, rejectUnknownFlags, UsageError } from "./command";
+import { DeterministicFailure, EXIT_USAGE, executeShard, type ShardReport, type TrainOne } from "../scale/execute";
+import { formatMergeSummary, MERGED_FILE, writeMergedResults } from "../scale/merge";
+import { planRuns, RunListConflictError, runDirFor, writeOrVerifyRunList } from "../scale/runlist";
+import { formatShard, resolveShard, selectShard } from "../scale/shard";
 
 /** Flags of `showcase train` that belong to sharding. */
 export const SHARD_FLAGS = ["shard", "retry-failed", "plan", "merge"] as const;
@@ -92,7 +92,7 @@ export async function runShardFromCli(opts: {
     }
     const runs = selectShard(runList.runs, shard);
     log(`shard ${formatShard(shard)} (from ${shard.source}): ${runs.length} of ${runList.runs.length} runs in ${runDir}`);
-    const trainOne = withInjectedFailures(opts.trainOne ?? (await import("./train-adapter")).createLibTrainAdapter({ quiet: flags.has("quiet"), log }), env);
+    const trainOne = withInjectedFailures(opts.trainOne ?? (await import("../scale/train-adapter")).createLibTrainAdapter({ quiet: flags.has("quiet"), log }), env);
     const retryFailed = flags.has("retry-failed") || ["1", "true", "yes"].includes(env.RETRY_FAILED?.trim().toLowerCase() ?? "");
     const report = await executeShard({ runDir, runs, shard, params, trainOne, retryFailed, log });
     log(summarize(report));

@@ -1,4 +1,5 @@
 // The closed set of architectures this project compares (the study's eight Keras Applications).
+// Imports nothing: config, models and every stage name architectures through this module.
 export const ARCH_IDS = [
   "densenet121",
   "densenet169",
