@@ -49,6 +49,7 @@ if missing; then
   trap - EXIT
   ! missing || skip "apt-get could not install Slurm and munge: $(tail -n 1 "$log")"
   rm -f "$log"
+  say "installed in $((SECONDS - STARTED)) s"
 fi
 [[ $(id -u) == 0 ]] || skip "the private cluster runs its daemons as root (SlurmUser=root); run as root"
 
@@ -75,12 +76,7 @@ cleanup() {
   fi
   [[ -S "$SOCKET" ]] && munged --stop --socket="$SOCKET" >/dev/null 2>&1
   # Whatever is left of them (a job step, a daemon that did not stop): by the marker, TERM then KILL.
-  marked() {
-    local pid
-    for pid in $(ls /proc | grep -E '^[0-9]+$'); do
-      tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | grep -qxF "$MARK" && echo "$pid"
-    done
-  }
+  marked() { grep -lszxF "$MARK" /proc/[0-9]*/environ | cut -d/ -f3; }
   local left
   for signal in TERM KILL; do
     for _ in $(seq 25); do left="$(marked)"; [[ -z "$left" ]] && break; sleep 0.2; done

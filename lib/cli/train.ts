@@ -10,7 +10,7 @@ const SWITCHES = ["quiet"] as const;
 
 const USAGE = [
   "showcase train [--archs a,b] [--epochs N] [--run-id ID] [--engine E] [--transfer frozen|finetune|top:n] [--workers auto|N] [--quiet] [other parameters as --flags]",
-  "       showcase train --shard i/n | --plan | --retry-failed   (sharded runs: see docs/scale.md)",
+  "       showcase train --shard i/n | --plan | --retry-failed | --merge   (sharded runs: see docs/scale.md)",
   "",
   "Trains every architecture of ARCHS into RUNS_DIR/RUN_ID (reports/runs/<run-id>/), as notebook 02 does.",
   "Run it again with the same RUN_ID to resume: finished architectures are skipped, an interrupted one",
