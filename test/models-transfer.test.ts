@@ -15,7 +15,7 @@ import {
   type TransferModel,
 } from "../lib/models";
 import { patchScaleFreeBatchNormTraining } from "../lib/models/batchnorm-scale-fix";
-import { trainLogisticHead } from "../lib/models/feature-bench";
+import { trainLogisticHead } from "../lib/bench/features";
 
 before(async () => {
   await tf.setBackend("cpu");

@@ -78,7 +78,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
 
   if (opts.sections.includes("data")) {
     await section("data", "Data pipeline (decode + resize + augment)", ["pipeline"], async () => {
-      const { benchDataPipeline } = await import("../data/index");
+      const { benchDataPipeline } = await import("./data-pipeline");
       const dataRows = await benchDataPipeline({ imageSize: 224, images: opts.dataImages, batchSize: opts.batch });
       return dataRows.map((r) => ({
         kind: "data" as const, subject: r.stage, variant: r.source, engine: r.backend, threads: r.backend === "sharp" ? os.cpus().length : engine.threads,

@@ -11,7 +11,7 @@ const USAGE = [
   "train     full training images/s (every layer trainable, Adam), default mobilenet_v2 at 96 and 224 px, batch 16,",
   "          micro-batched with gradient accumulation when the wasm heap needs it",
   "features  frozen-base feature extraction images/s (no top, avg pooling), default mobilenet_v2 at 224 px",
-  "data      decode + resize + augmentation images/s (the data module's benchDataPipeline)",
+  "data      decode + resize + augmentation images/s (lib/bench/data-pipeline.ts)",
   "transfer  (not in all: minutes) frozen MobileNet α=0.25 features of the shared cats-vs-dogs photos + a logistic",
   "          head, genuine Keras ImageNet weights vs random: validation accuracy of each (--max-per-class N: a subset)",
   "--alpha A the MobileNets' width (ALPHA: mobilenet 0.25/0.5/0.75/1.0, mobilenet_v2 0.35/…/1.4); other networks ignore it",
@@ -64,7 +64,7 @@ export const command: Command = {
     const micro = flags.get("micro-batch");
     const quiet = flags.has("quiet");
     if (transfer) {
-      const { benchFrozenFeatures, formatFeatureBench } = await import("../models/feature-bench");
+      const { benchFrozenFeatures, formatFeatureBench } = await import("../bench/features");
       const maxPerClass = flags.has("max-per-class") ? positiveInt("max-per-class", flags.get("max-per-class"), 0) : undefined;
       try {
         console.log(formatFeatureBench(await benchFrozenFeatures({ maxPerClass, onProgress: quiet ? undefined : (message) => console.error(message) })));

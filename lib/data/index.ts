@@ -2,7 +2,6 @@
 export { augmentBatch, augmentBatchWithOps, augmentedBatch, augmentImages, augmentPixels, drawTransforms, NO_AUGMENT, STUDY_AUGMENT, transformRow, warpWithGather } from "./augment";
 export type { ImageTransform } from "./augment";
 export { type Batch, evalBatches, stepsPerEpochFor, trainBatches, trainEpochRecords } from "./batches";
-export { benchDataPipeline, type DataBenchRow } from "./bench";
 export { cacheFileFor, decodeOne, decodeResized } from "./decode";
 export { DEFAULT_PETIMAGES, downloadDataset, DownloadError } from "./download";
 export { datasetNameFor, loadManifest, manifestPathFor, rawDirFor } from "./manifest";

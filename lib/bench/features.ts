@@ -8,9 +8,9 @@ import * as tf from "@tensorflow/tfjs";
 import { mapLimit } from "../data/concurrency";
 import { decodeOne } from "../data/decode";
 import { sharedPath } from "../paths";
-import { loadKerasWeights } from "./keras-h5";
-import { preprocessInput } from "./preprocess";
-import { buildArchitecture } from "./registry";
+import { loadKerasWeights } from "../models/keras-h5";
+import { preprocessInput } from "../models/preprocess";
+import { buildArchitecture } from "../models/registry";
 
 export interface FeatureBenchOptions {
   /** Folder with train/{cat,dog} and validation/{cat,dog}; default ../shared/data/cats-dogs. */

@@ -5,13 +5,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { sharedPath } from "../paths";
-import { augmentBatch, augmentedBatch, prefersHostAugmentation, STUDY_AUGMENT } from "./augment";
-import { trainBatches } from "./batches";
-import { decodeResized } from "./decode";
-import { deriveSeed } from "./prng";
-import { detectSource } from "./sources";
-import { generateSyntheticImages } from "./synthetic";
-import { type AugmentConfig, type DatasetManifest, type ImageRecord, MANIFEST_SCHEMA } from "./types";
+import { augmentBatch, augmentedBatch, prefersHostAugmentation, STUDY_AUGMENT } from "../data/augment";
+import { trainBatches } from "../data/batches";
+import { decodeResized } from "../data/decode";
+import { deriveSeed } from "../data/prng";
+import { detectSource } from "../data/sources";
+import { generateSyntheticImages } from "../data/synthetic";
+import { type AugmentConfig, type DatasetManifest, type ImageRecord, MANIFEST_SCHEMA } from "../data/types";
 
 export interface DataBenchRow {
   stage: string;
