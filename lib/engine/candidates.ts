@@ -4,7 +4,7 @@ import { availableParallelism } from "node:os";
 import { activateBackend } from "./activate";
 import { findNativePackage, loadNativePackage, type NativeLoad } from "./native";
 import type { CandidateSkipped, CandidateStarted, EngineCandidate } from "./select";
-import { disposeWebGpu, probeWebGpu, registerWebGpuBackend, registerWebGpuTrainingKernels } from "./webgpu";
+import { disposeWebGpu, probeWebGpu, registerWebGpuBackend, registerWebGpuTrainingKernels } from "./webgpu/index";
 import { startWasmBackend } from "./wasm-backend";
 
 // The wasm kernels are loaded lazily (a separate module needed only when wasm is chosen); the webgpu
