@@ -72,8 +72,8 @@ test("Interrupt stops notebook 02's training at the next batch, leaves a resumab
   const kernel = await KernelClient.start({ cwd: projectPath("notebooks"), env: { ...process.env, ...env } });
   try {
     for (const id of ["parameters", "derived"]) {
-      const { reply } = await kernel.execute(await cellSource(id), { timeoutMs: CELL_TIMEOUT_MS });
-      assert.equal(reply.content.status, "ok", `cell ${id}`);
+      const { reply, iopub } = await kernel.execute(await cellSource(id), { timeoutMs: CELL_TIMEOUT_MS });
+      assert.equal(reply.content.status, "ok", `cell ${id}: ${textOf(iopub, "stderr")}`);
     }
     const train = await cellSource("train");
 

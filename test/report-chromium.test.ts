@@ -14,7 +14,7 @@ import { summarize } from "../lib/evaluate/summary";
 import { renderReportHtml } from "../lib/notebook/html";
 import type { Notebook, Output } from "../lib/notebook/nbformat";
 import { projectPath } from "../lib/paths";
-import { buildCharts, buildFrames, figureBundle, frameBundle, plotlyLibraryBundle } from "../lib/report/index";
+import { buildCharts, buildFrames, figureBundle, frameBundle } from "../lib/report/index";
 import { EVALUATIONS, fixtureResults, HISTORIES } from "./report-fixture";
 import { skipWithout, tool } from "./tools";
 
@@ -50,13 +50,13 @@ test("charts render in the headless report page, both as plotly JSON and as note
   try {
     const { charts, table } = fixtureBundles();
     // Cell 1: what JupyterLab and the report get (plotly MIME first). Cell 3: only our text/html, as
-    // JupyterLab without the plotly extension shows it — a div and a script waiting for window.Plotly.
+    // JupyterLab without the plotly extension shows it — a div and a script that draws it, bringing plotly.js.
     const notebook: Notebook = {
       nbformat: 4,
       nbformat_minor: 5,
       metadata: { kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" } },
       cells: [
-        { cell_type: "code", source: "showFigure(...)", metadata: {}, execution_count: 1, outputs: [display(plotlyLibraryBundle().data), ...charts.map(display)] },
+        { cell_type: "code", source: "showFigure(...)", metadata: {}, execution_count: 1, outputs: charts.map(display) },
         { cell_type: "code", source: "showFrame(...)", metadata: {}, execution_count: 2, outputs: [display(table)] },
         { cell_type: "code", source: "html only", metadata: {}, execution_count: 3, outputs: charts.map((c) => display({ "text/html": c["text/html"], "text/plain": c["text/plain"] })) },
       ],

@@ -1,8 +1,8 @@
 // Notebook display helpers: danfo frames as HTML tables, Plotly figures as multi-MIME bundles that
 // render in JupyterLab (with or without the plotly extension) and in the headless HTML report.
 // tslab is loaded only when something is shown, and outside a kernel everything falls back to text.
-import { readFileSync } from "node:fs";
 import type { DataFrame } from "danfojs-node";
+import { chartHtml } from "./chart-html";
 import type { Figure } from "./charts";
 import { frameRows, type ReportFrame } from "./frames";
 import type { ColumnFormat, ColumnSpec } from "./tables";
@@ -83,34 +83,20 @@ export function frameBundle(report: ReportFrame | DataFrame): MimeBundle {
 
 /**
  * A Plotly figure for every front end: the plotly MIME type (JupyterLab's plotly extension, the
- * headless report), HTML with a script that waits for window.Plotly (JupyterLab, trusted), and text.
+ * headless report), HTML that carries plotly.js and draws itself (JupyterLab and Jupyter Notebook
+ * when trusted, nbconvert's HTML; a text fallback where scripts do not run), and text.
  */
 export function figureBundle(figure: Figure): MimeBundle {
   const spec = { data: figure.data, layout: figure.layout };
-  const json = JSON.stringify(spec).replace(/</g, "\\u003c");
-  const divId = `${figure.id}-${Math.random().toString(36).slice(2, 10)}`;
-  const html = [
-    `<div id="${divId}" class="showcase-plotly" style="min-height:${Number(figure.layout.height ?? 420)}px"></div>`,
-    "<script>(function () {",
-    `  var spec = ${json};`,
-    "  function draw() {",
-    `    if (window.Plotly) window.Plotly.newPlot("${divId}", spec.data, spec.layout, { responsive: true, displaylogo: false });`,
-    "    else setTimeout(draw, 50);",
-    "  }",
-    "  draw();",
-    "})();</script>",
-  ].join("\n");
   const title = (figure.layout.title as { text?: string } | undefined)?.text ?? figure.id;
-  return { data: { [PLOTLY_MIME]: spec, "text/html": html, "text/plain": `${title} (${figure.data.length} traces; a Plotly chart)` }, metadata: {} };
-}
-
-/** plotly.js itself as one HTML output; window.define is hidden while it loads so require.js cannot capture it. */
-export function plotlyLibraryBundle(source = readFileSync(require.resolve("plotly.js-dist-min/plotly.min.js"), "utf8")): MimeBundle {
-  const library = source.replace(/<\/script/gi, "<\\/script");
-  // The library comes first so that its version banner is near the top (the HTML renderer recognises it).
-  const html = `<script>${library}</script>`;
-  const wrapped = `<script>window.__showcaseDefine = window.define; window.define = undefined;</script>${html}<script>window.define = window.__showcaseDefine;</script>`;
-  return { data: { "text/html": wrapped, "text/plain": "plotly.js loaded" }, metadata: {} };
+  return {
+    data: {
+      [PLOTLY_MIME]: spec,
+      "text/html": chartHtml({ id: figure.id, title, spec }),
+      "text/plain": `${title} (${figure.data.length} traces; a Plotly chart: trust the notebook or open reports/index.html to see it)`,
+    },
+    metadata: {},
+  };
 }
 
 type WriteDisplayData = (bundle: MimeBundle, update: boolean) => void;
@@ -137,22 +123,11 @@ export function showBundle(bundle: MimeBundle): void {
   else fallbackLog(String(bundle.data["text/plain"] ?? ""));
 }
 
-const plotlyLoaded = Symbol.for("deeplearning-showcase.plotly-loaded");
-
-/** Sends plotly.js once per kernel session (the first chart of a notebook brings it). */
-export function ensurePlotly(): void {
-  const registry = globalThis as unknown as Record<symbol, boolean>;
-  if (registry[plotlyLoaded] || !kernelSink()) return;
-  showBundle(plotlyLibraryBundle());
-  registry[plotlyLoaded] = true;
-}
-
 export function showFrame(report: ReportFrame | DataFrame): void {
   showBundle(frameBundle(report));
 }
 
 export function showFigure(figure: Figure): void {
-  ensurePlotly();
   showBundle(figureBundle(figure));
 }
 
