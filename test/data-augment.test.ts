@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { before, test } from "node:test";
+import { before, describe, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { augmentBatch, augmentBatchWithOps, augmentedBatch, augmentPixels, drawTransforms, NO_AUGMENT, STUDY_AUGMENT, transformRow, warpWithGather } from "../lib/data/augment";
+import { augmentBatch, augmentBatchWithOps, augmentedBatch, augmentPixels, drawTransforms, NO_AUGMENT, STUDY_AUGMENT, transformRow, warpImageWith, warpWithGather } from "../lib/data/augment";
 import { writeFloat32Tensor } from "../lib/engine/wasm/heap";
 import type { AugmentConfig } from "../lib/data/types";
 
@@ -126,5 +126,72 @@ test("training batches: uint8 images warped into the wasm heap equal the tensor-
   } finally {
     await tf.setBackend("cpu");
     tf.dispose([x, reference]);
+  }
+});
+
+// Keras apply_affine_transform, derived by hand (not from lib/data/augment.ts): the matrix
+// rotation · shift · shear · zoom, with rotation [[cos θ, −sin θ], [sin θ, cos θ]], shear
+// [[1, −sin s], [0, cos s]] and zoom diag(zx, zy), is centred on ((w−1)/2, (h−1)/2)
+// (transform_matrix_offset_center) and maps each OUTPUT (x, y) = (column, row) to the INPUT point it
+// samples (scipy.ndimage.affine_transform after Keras swaps to (row, column)), order 1, fill
+// "nearest". On a 4×4 image with I[row][col] = 4·row + col, a linear function, bilinear sampling with
+// edge replication returns exactly 4·clamp(y_in) + clamp(x_in), clamp to [0, 3]; centre 1.5.
+describe("hand-derived Keras apply_affine_transform cases on a 4×4 image (I[r][c] = 4r + c)", () => {
+  const ramp = Float32Array.from({ length: 16 }, (_, i) => i);
+  const identity = { thetaDegrees: 0, shiftXPixels: 0, shiftYPixels: 0, shearDegrees: 0, zoomX: 1, zoomY: 1, flipHorizontal: false, channelShift: 0 };
+  const cases = [
+    {
+      // θ = 90°: x_in = 1.5 − (y − 1.5) = 3 − y, y_in = x  ⇒  out[r][c] = I[c][3 − r] = 4c + 3 − r
+      // (the picture turns counter-clockwise: the first output row is the last input column).
+      name: "rotation by 90°",
+      transform: { ...identity, thetaDegrees: 90 },
+      expected: [[3, 7, 11, 15], [2, 6, 10, 14], [1, 5, 9, 13], [0, 4, 8, 12]],
+    },
+    {
+      // zx = zy = 2: x_in = 2(x − 1.5) + 1.5 = 2x − 1.5 → −1.5, 0.5, 2.5, 4.5, clamped 0, 0.5, 2.5, 3 (same for y).
+      // Keras' zoom 2 samples twice as far: the picture shrinks (zoom out), edges replicated.
+      name: "zoom 2×",
+      transform: { ...identity, zoomX: 2, zoomY: 2 },
+      expected: [[0, 0.5, 2.5, 3], [2, 2.5, 4.5, 5], [10, 10.5, 12.5, 13], [12, 12.5, 14.5, 15]],
+    },
+    {
+      // s = 30° (sin ½, cos √3/2): x_in = (x − 1.5) − ½(y − 1.5) + 1.5 = x − y/2 + 0.75,
+      // y_in = (√3/2)(y − 1.5) + 1.5 → 0.200962, 1.066987, 1.933013, 2.799038.
+      // Row 0: x_in 0.75 1.75 2.75 3(3.75); row 1: 0.25 1.25 2.25 3(3.25); row 2: 0(−0.25) 0.75 1.75 2.75;
+      // row 3: 0(−0.75) 0.25 1.25 2.25; value 4·y_in + x_in.
+      name: "shear 30°",
+      transform: { ...identity, shearDegrees: 30 },
+      expected: [
+        [1.553848, 2.553848, 3.553848, 3.803848],
+        [4.517949, 5.517949, 6.517949, 7.267949],
+        [7.732051, 8.482051, 9.482051, 10.482051],
+        [11.196152, 11.446152, 12.446152, 13.446152],
+      ],
+    },
+  ];
+  for (const { name, transform, expected } of cases) {
+    test(`${name}: the host path, tf.image.transform and the gather fallback give the hand-derived pixels`, () => {
+      const check = (label: string, values: ArrayLike<number>, channels: number) => {
+        for (let r = 0; r < 4; r++) {
+          for (let c = 0; c < 4; c++) {
+            for (let k = 0; k < channels; k++) {
+              const got = values[(r * 4 + c) * channels + k] - k * 100;
+              assert.ok(Math.abs(got - expected[r][c]) < 1e-4, `${label} [${r}][${c}] channel ${k}: ${got} vs ${expected[r][c]}`);
+            }
+          }
+        }
+      };
+      // Three channels (the host path's RGB loop), channel k offset by 100·k.
+      const rgb = Float32Array.from({ length: 48 }, (_, i) => ramp[Math.floor(i / 3)] + (i % 3) * 100);
+      check("host (RGB)", warpImageWith(rgb, [4, 4, 3], transform, { fillMode: "nearest", cval: 0 }), 3);
+      check("host (one channel)", warpImageWith(ramp, [4, 4, 1], transform, { fillMode: "nearest", cval: 0 }), 1);
+      const row = transformRow(transform, 4, 4);
+      const image = tf.tensor4d(ramp, [1, 4, 4, 1]);
+      const kernel = tf.image.transform(image, tf.tensor2d([row], [1, 8]), "bilinear", "nearest");
+      const gathered = warpWithGather(image, [row], { fillMode: "nearest", cval: 0 });
+      check("tf.image.transform (cpu)", kernel.dataSync(), 1);
+      check("gather fallback", gathered.dataSync(), 1);
+      tf.dispose([image, kernel, gathered]);
+    });
   }
 });

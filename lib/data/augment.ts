@@ -209,6 +209,13 @@ export function augmentedBatch(images: readonly Uint8Array[], shape: [number, nu
   return writeFloat32Tensor<tf.Rank.R4>([images.length, ...shape], (out) => augmentInto(out, images, shape, opts));
 }
 
+/** One image (HWC float32) warped by a given transform on the host path: for checks against hand-derived Keras cases. */
+export function warpImageWith(image: Float32Array, shape: [number, number, number], transform: ImageTransform, fill: Pick<AugmentConfig, "fillMode" | "cval">): Float32Array {
+  const out = new Float32Array(image.length);
+  warpImage(image, out, 0, transformRow(transform, shape[1], shape[0]), shape, { ...NO_AUGMENT, ...fill });
+  return out;
+}
+
 /** Each image is warped into its slice of `out` (NHWC float32), then channel-shifted in place. */
 function augmentInto(out: Float32Array, images: readonly (Float32Array | Uint8Array)[], shape: [number, number, number], opts: { config: AugmentConfig; seed: number }): void {
   const [height, width, channels] = shape;
