@@ -1,9 +1,11 @@
 // What people share — the HTML report, executed notebooks, predictions files — shows image paths
 // relative to the dataset root, never absolute local paths, and escapes every file name. The photos
 // here are named like an attack (`"><img src=x onerror=alert(1)>.jpg`); a real model predicts on them.
+// Other local paths (run folder, manifest, workbook) are shown relative to the project or under ~.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { promises as fs } from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { resolveParams } from "../lib/config";
@@ -12,6 +14,7 @@ import { type Evaluation, predictSplit, saveEvaluation } from "../lib/evaluate/p
 import { loadEvaluations } from "../lib/evaluate/run";
 import { renderReportHtml } from "../lib/notebook/html";
 import type { Notebook } from "../lib/notebook/nbformat";
+import { PROJECT_ROOT, projectPath, shareablePath } from "../lib/paths";
 import { misclassifiedGalleryHtml } from "../lib/report/gallery";
 import { jpegs, writeFiles } from "./data-helpers";
 import { tempDir } from "./temp-dir";
@@ -85,4 +88,12 @@ test("hostile image names: escaped everywhere, and shown relative to the dataset
     assert.ok(!text.includes(dir), `${what}: no absolute local path`);
     assert.ok(!text.includes("<img src=x"), `${what}: no injected element`);
   }
+});
+
+test("local paths in notebook outputs and tables: relative to the project, the home folder as ~, others as they are", () => {
+  assert.equal(shareablePath(projectPath("reports", "runs", "quick")), path.join("reports", "runs", "quick"));
+  assert.equal(shareablePath(PROJECT_ROOT), ".");
+  const home = os.homedir();
+  if (!PROJECT_ROOT.startsWith(home + path.sep)) assert.equal(shareablePath(path.join(home, "data", "cats")), path.join("~", "data", "cats"));
+  assert.equal(shareablePath("/srv/datasets/cats"), "/srv/datasets/cats");
 });

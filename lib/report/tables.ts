@@ -7,6 +7,7 @@ import { epochAdvice, type Summary } from "../evaluate/summary";
 import type { ArchHistory } from "../train/types";
 import { formatTransfer, type TransferMode } from "../config";
 import { type MachineInventory, machineSlug } from "../system/index";
+import { shareablePath } from "../paths";
 
 export const SHEET_NAMES = ["Training Duration", "Validation Accuracy", "Validation Loss", "Classification Time", "Wrong Classifications", "Models", "Machine Specs", "Run"] as const;
 export type SheetName = (typeof SHEET_NAMES)[number];
@@ -205,7 +206,7 @@ export function runTable(results: RunResults, summary: Summary): Table {
   const params = m?.params;
   const rows: [string, Cell][] = [
     ["Run id", results.runId],
-    ["Run directory", results.runDir],
+    ["Run directory", shareablePath(results.runDir)],
     ["Created", m?.createdAt ?? null],
     ["Profile", params?.profile ?? null],
     ["Architectures requested", (m?.archs ?? params?.archs ?? []).join(", ")],
