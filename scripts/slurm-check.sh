@@ -102,9 +102,10 @@ trap 'SUMMARY="FAILED — interrupted"; KEEP=1; exit 130' INT TERM
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 CTLD_PORT=16817
 while ! port_free $CTLD_PORT || ! port_free $((CTLD_PORT + 1)); do CTLD_PORT=$((CTLD_PORT + 10)); done
-NODE="$(hostname -s)"
-CPUS="$(nproc)"
-MEMORY_MB=$(($(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024))
+# This machine as slurmd sees it (cores, sockets, memory): the node line slurmd itself would accept.
+NODE_LINE="$(slurmd -C | head -n 1)"
+[[ "$NODE_LINE" =~ ^NodeName=([^ ]+).*\ CPUs=([0-9]+).*\ RealMemory=([0-9]+) ]] || fail "slurmd -C said: $NODE_LINE"
+NODE="${BASH_REMATCH[1]}" CPUS="${BASH_REMATCH[2]}" MEMORY_MB="${BASH_REMATCH[3]}"
 cat >"$CONF" <<EOF
 # Written by scripts/slurm-check.sh: one node, this machine's cores and memory, no GPUs.
 ClusterName=showcase-check
@@ -134,7 +135,7 @@ JobCompType=jobcomp/none
 ReturnToService=2
 KillWait=5
 MinJobAge=3600
-NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEMORY_MB State=UNKNOWN
+$NODE_LINE NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=check Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
 EOF
 dd if=/dev/urandom of="$STATE/munge/munge.key" bs=1024 count=1 status=none
