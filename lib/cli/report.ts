@@ -6,7 +6,7 @@ import { formatSeconds } from "../notebook/kernel-client";
 import { NotebookSelectionError, listReportNotebooks, runReport } from "../notebook/report";
 import { type CellProgress, cellTimeoutFromEnv } from "../notebook/runner";
 import type { ReportEntry } from "../notebook/html";
-import { projectPath } from "../paths";
+import { projectPath, shareablePath } from "../paths";
 import { readRunManifest, runDirFor } from "../train/run-dir";
 import { type Command, UsageError, parseFlags, rejectUnknownFlags } from "./command";
 
@@ -36,7 +36,7 @@ export const command: Command = {
     const parameters: Record<string, string> = { PROFILE: params.profile };
     for (const name of [...PARAMETER_NAMES, "CELL_TIMEOUT_S"]) {
       const value = process.env[name]?.trim();
-      if (value) parameters[name] = value;
+      if (value) parameters[name] = name.endsWith("_DIR") ? shareablePath(value) : value; // the report is shared: no /home/<user>/…
     }
     const progress = createProgressPrinter(process.stderr);
     // Ctrl-C: exit through process.exit so that the running kernel is killed with us.
