@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { LatencyRow } from "../lib/evaluate/latency-file";
 import { type Evaluation, scorePredictions } from "../lib/evaluate/predict";
-import { paretoFront, summarize, summaryMarkdown } from "../lib/evaluate/summary";
+import { paretoFront, summarize } from "../lib/evaluate/summary";
+import { summaryMarkdown } from "../lib/report/summary-markdown";
 import type { ArchHistory, EpochLog } from "../lib/train/types";
 
 function history(arch: ArchHistory["arch"], valLoss: number[], trainLoss: number[], valAcc: number[]): ArchHistory {

@@ -32,7 +32,7 @@ async function prepare(args: string[]): Promise<number> {
   for (const [flag, value] of flags) env[PREPARE_FLAGS[flag]] = value;
   const params = resolveParams(env);
   const { prepareDataset } = await import("../data/prepare");
-  const { countsTableText } = await import("../data/summary");
+  const { countsTableText } = await import("../report/dataset");
   let lastShown = 0;
   const started = performance.now();
   try {

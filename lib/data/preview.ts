@@ -1,38 +1,13 @@
-// What notebook 01 shows: count tables as plain HTML (no danfo in the core) and image grids as PNG.
+// What notebook 01 shows of the images: sample and augmentation grids as PNG (the count tables are in lib/report/dataset.ts).
 import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
-import * as path from "node:path";
 import { augmentBatch } from "./augment";
 import { decodeResized } from "./decode";
-import { imageRootOf, relativeImagePath } from "./image-root";
 import { deriveSeed } from "./prng";
-import { SPLIT_NAMES } from "./split";
 import type { AugmentConfig, DatasetManifest, ImageRecord } from "./types";
 import { escapeHtml } from "../html";
 import { readyQuietly } from "../engine/capabilities";
 
-
-function table(header: string[], rows: (string | number)[][]): string {
-  const cell = (tag: string, value: string | number) => `<${tag}${typeof value === "number" ? ' style="text-align:right"' : ""}>${escapeHtml(String(value))}</${tag}>`;
-  return `<table><thead><tr>${header.map((h) => cell("th", h)).join("")}</tr></thead><tbody>${rows
-    .map((row) => `<tr>${row.map((value) => cell("td", value)).join("")}</tr>`)
-    .join("")}</tbody></table>`;
-}
-
-/** Images per split (rows) and class (columns), with totals. */
-export function countsTableHtml(manifest: DatasetManifest): string {
-  const rows = SPLIT_NAMES.filter((split) => manifest.splits[split].length > 0 || split !== "test").map((split) => {
-    const perClass = manifest.classes.map((label) => manifest.counts[split][label] ?? 0);
-    return [split, ...perClass, perClass.reduce((a, b) => a + b, 0)];
-  });
-  return table(["split", ...manifest.classes, "total"], rows);
-}
-
-export function rejectedTableHtml(manifest: DatasetManifest): string {
-  if (manifest.rejected.length === 0) return "<p>No file was rejected: every image decoded and none was a duplicate.</p>";
-  const root = imageRootOf(manifest);
-  return table([`file (in ${path.basename(root)}/)`, "reason"], manifest.rejected.map((file) => [relativeImagePath(root, file.path), file.reason]));
-}
 
 function labelSvg(text: string, width: number): Buffer {
   return Buffer.from(

@@ -2,7 +2,8 @@
 // The only entry point of lib/report for the CLI and notebook 03.
 import { mergeLatency } from "../evaluate/latency-file";
 import { loadRunResults, type RunResults, stepsPerEpochOf } from "../evaluate/run";
-import { type Summary, summarize, summaryMarkdown } from "../evaluate/summary";
+import { type Summary, summarize } from "../evaluate/summary";
+import { summaryMarkdown } from "./summary-markdown";
 import { buildCharts, type Figure } from "./charts";
 import { buildFrames, type ReportFrame } from "./frames";
 import { writeWorkbook } from "./workbook";
@@ -12,6 +13,7 @@ export * from "./display";
 export * from "./frames";
 export * from "./tables";
 export * from "./workbook";
+export { summaryMarkdown } from "./summary-markdown";
 
 export interface Report {
   results: RunResults;

@@ -4,8 +4,8 @@ import * as path from "node:path";
 import { formatTransfer, type RunParams } from "../config";
 import type { EngineDescription } from "../engine/types";
 import type { MachineInventory } from "../system/index";
-import type { ArchHistory, EpochLog } from "./types";
-import { resolveWorkerCount } from "./worker-count";
+import type { ArchHistory, EpochLog } from "../train/types";
+import { resolveWorkerCount } from "../train/worker-count";
 import { escapeHtml } from "../html";
 import { alphaFor, alphaNote, formatAlpha } from "../models/width";
 
