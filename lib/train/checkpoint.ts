@@ -8,7 +8,7 @@
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { fileExists, readJson, removeStaleTempFiles, writeFileAtomic, writeJsonAtomic } from "../io/atomic";
+import { fileExists, readJson, writeFileAtomic, writeJsonAtomic } from "../io/atomic";
 import { hashFile } from "../io/download";
 import { fingerprintOf } from "../io/fingerprint";
 import { CHECKPOINT_SCHEMA, type EpochLog } from "./types";
@@ -196,12 +196,11 @@ async function epochDirs(checkpointDir: string): Promise<Array<{ name: string; e
     .sort((a, b) => b.epoch - a.epoch);
 }
 
-/** Removes epoch folders other than `keep` (left by an earlier epoch, a damaged one or a killed session) and temporary files. */
+/** Removes epoch folders other than `keep` (left by an earlier epoch, a damaged one or a killed session). */
 async function removeStaleEpochDirs(checkpointDir: string, keep: readonly string[]): Promise<void> {
   for (const { name } of await epochDirs(checkpointDir)) {
     if (!keep.includes(name)) await fs.rm(path.join(checkpointDir, name), { recursive: true, force: true });
   }
-  await removeStaleTempFiles(checkpointDir);
 }
 
 /** What is wrong with one epoch folder's checkpoint, or its state when nothing is. */
@@ -241,7 +240,7 @@ async function verifyCheckpoint(checkpointDir: string, epochDir: string): Promis
  * The newest intact checkpoint, verified (every file's size and sha256) before anything is loaded.
  * Each damaged or incomplete newer one is reported in one line (`notes`) naming the file, what is
  * wrong and what resume does instead: the previous epoch's checkpoint, or training from epoch 1.
- * Removes what is not used (newer epoch folders, temporary files; everything when none is intact).
+ * Removes what is not used (newer epoch folders; everything when none is intact).
  */
 export async function openCheckpoint(checkpointDir: string): Promise<{ state: CheckpointState | undefined; notes: string[] }> {
   const legacy = path.join(checkpointDir, STATE_FILE);
