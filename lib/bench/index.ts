@@ -7,7 +7,8 @@ import { formatKernelTable, type KernelTime } from "./kernel-profile";
 import { benchFeatures, benchLatency, benchTraining } from "./models";
 import { peakRssMiB, round, sampleWasmHeap } from "./measure";
 import { formatTable } from "./table";
-import { benchTorch, torchAvailable } from "./torch";
+import { benchTorch, type TorchBlas, TorchReferenceRefused, torchAvailable, torchGraphsDir } from "./torch";
+import { promises as fs } from "node:fs";
 import { BENCH_SCHEMA, type BenchKind, type BenchReport, type BenchRow } from "./types";
 import { benchWorkers } from "./workers";
 import { collectInventory } from "../system/index";
@@ -38,6 +39,9 @@ export interface BenchOptions {
   /** Also print where one training step's time goes, per kernel. */
   kernels?: boolean;
   torch: boolean;
+  /** Also time the latency networks on ONNX Runtime (the same model exported), CPU, on `onnxThreads` threads. */
+  onnx?: boolean;
+  onnxThreads?: number;
   command: string;
   log?: (line: string) => void;
 }
@@ -86,9 +90,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       }));
     });
   }
+  // PyTorch's twin of an architecture torchvision lacks is the exported graph, written while timing latency.
+  const torchMissing = opts.torch ? await torchAvailable() : undefined;
+  const torchGraphs = opts.torch && !torchMissing && opts.sections.includes("latency") ? await torchGraphsDir() : undefined;
   if (opts.sections.includes("latency")) {
     await section("latency", `Batch-1 latency at ${opts.latencySize} px`, archsFor("latency"), (arch) =>
-      benchLatency(arch, { ...context, inputSize: opts.latencySize, repetitions: opts.latencyReps }));
+      benchLatency(arch, { ...context, inputSize: opts.latencySize, repetitions: opts.latencyReps, onnx: opts.onnx, onnxThreads: opts.onnxThreads ?? engine.threads, torchGraphs }));
   }
   if (opts.sections.includes("train")) {
     const pairs = archsFor("train").flatMap((arch) => opts.trainSizes.map((size) => `${arch}@${size}`));
@@ -119,17 +126,32 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     await section("features", `Frozen-feature extraction, batch ${opts.batch}`, archsFor("features"), (arch) =>
       benchFeatures(arch, { ...context, inputSize: opts.featureSize, batch: opts.batch, batches: opts.featureBatches }));
   }
+  let torchReference: TorchBlas | undefined;
   if (opts.torch) {
-    const missing = await torchAvailable();
-    if (missing) {
-      log(`PyTorch comparison skipped: ${missing}`);
-      errors.push({ kind: "torch", subject: "pytorch", message: missing });
+    if (torchMissing) {
+      log(`PyTorch comparison skipped: ${torchMissing}`);
+      errors.push({ kind: "torch", subject: "pytorch", message: torchMissing });
     } else {
       const torchArchs = [...new Set([...(opts.sections.includes("latency") ? archsFor("latency") : []), ...(opts.sections.includes("train") ? archsFor("train") : [])])];
-      await section("torch", `PyTorch CPU, same session (${engine.threads} thread(s))`, ["pytorch"], async () =>
-        withTfjsMacs(await benchTorch({ archs: torchArchs, threads: engine.threads, latencyReps: opts.latencyReps, trainSizes: opts.sections.includes("train") ? opts.trainSizes : [], trainSteps: opts.trainSteps, batch: opts.batch }), rows));
+      try {
+        await section("torch", `PyTorch CPU, same session (${engine.threads} thread(s))`, ["pytorch"], async () => {
+          try {
+            const torch = await benchTorch({ archs: torchArchs, threads: engine.threads, latencyReps: opts.latencyReps, latencySize: opts.latencySize, trainSizes: opts.sections.includes("train") ? opts.trainSizes : [], trainSteps: opts.trainSteps, batch: opts.batch, graphsDir: torchGraphs });
+            torchReference = torch.blas;
+            log(`PyTorch reference: BLAS ${torch.blas.kind} (${torch.blas.libraries.join(", ")}), core ${torch.blas.core ?? "?"}, OPENBLAS_CORETYPE=${torch.blas.OPENBLAS_CORETYPE ?? "unset"}, OPENBLAS_NUM_THREADS=${torch.blas.OPENBLAS_NUM_THREADS ?? "unset"}, torch threads ${torch.blas.torchThreads}`);
+            return withTfjsMacs(torch.rows, rows);
+          } catch (error) {
+            if (error instanceof TorchReferenceRefused) torchReference = error.blas;
+            throw error;
+          }
+        });
+      } finally {
+        if (torchGraphs) await fs.rm(torchGraphs, { recursive: true, force: true });
+      }
       const ratios = ratioLines(rows);
-      if (ratios.length) log(["tfjs / PyTorch (time ratio, same session):", ...ratios].join("\n"));
+      if (ratios.length) log(["time / PyTorch time (same session):", ...ratios].join("\n"));
+      const side = sideBySide(rows);
+      if (side) log(`\n${side}\n`);
     }
   }
   const heap = sampleWasmHeap();
@@ -142,6 +164,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     tfjsVersion: tf.version.tfjs,
     host: { ...(await collectInventory({ engine })), loadAverage1m: round(os.loadavg()[0], 1) },
     rows,
+    torchReference,
     peakRssMiB: round(peakRssMiB(), 0),
     peakWasmHeapMiB: heap ? round(heap / 1024 ** 2, 0) : undefined,
     errors,
@@ -171,6 +194,29 @@ export function ratioLines(rows: BenchRow[]): string[] {
     }
   }
   return lines;
+}
+
+/**
+ * One line per network: tfjs (BN folded), ONNX Runtime and PyTorch p50 with achieved GFLOP/s, and
+ * ONNX Runtime's time as a multiple of PyTorch's (≤ 1.00 = at least as fast).
+ */
+export function sideBySide(rows: BenchRow[]): string | undefined {
+  const latency = rows.filter((r) => r.kind === "latency" || (r.kind === "torch" && r.variant.startsWith("latency")));
+  const subjects = [...new Set(latency.filter((r) => r.kind === "latency").map((r) => r.subject))];
+  if (subjects.length === 0) return undefined;
+  const gflops = (r?: BenchRow) => (r?.p50Ms && r.gmacPerImage ? ((2 * r.gmacPerImage) / (r.p50Ms / 1000)).toFixed(1) : "");
+  const cell = (r?: BenchRow) => (r?.p50Ms ? `${r.p50Ms.toFixed(1)} ms (${gflops(r)} GFLOP/s)` : "—");
+  const lines = subjects.map((subject) => {
+    const tfjs = latency.find((r) => r.subject === subject && r.kind === "latency" && r.variant.startsWith("BN folded"));
+    const ort = latency.find((r) => r.subject === subject && r.variant === "onnxruntime");
+    const torch = latency.find((r) => r.subject === subject && r.kind === "torch");
+    const ratio = ort?.p50Ms && torch?.p50Ms ? (ort.p50Ms / torch.p50Ms).toFixed(2) : "—";
+    return [subject, String(tfjs?.inputSize ?? ort?.inputSize ?? ""), cell(tfjs), cell(ort), `${cell(torch)}${torch ? ` [${torch.variant.replace(/^latency \(|\)$/g, "")}]` : ""}`, ratio];
+  });
+  const header = ["network", "px", "tfjs-wasm (BN folded)", "ONNX Runtime", "PyTorch", "ORT / PyTorch"];
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  return ["Batch-1 p50 side by side (single process, same session)", fmt(header), fmt(widths.map((w) => "-".repeat(w))), ...lines.map(fmt)].join("\n");
 }
 
 function cpuRatio(tfjs: BenchRow, torch: BenchRow): string {

@@ -28,6 +28,20 @@ export function timeRuns(fn: () => void, opts: { warmup: number; runs: number })
   return { wallSeconds, totalWallSeconds: wallSeconds.reduce((a, b) => a + b, 0), cpuSeconds };
 }
 
+/** timeRuns for an asynchronous call (ONNX Runtime's session.run). */
+export async function timeRunsAsync(fn: () => Promise<unknown>, opts: { warmup: number; runs: number }): Promise<{ wallSeconds: number[]; cpuSeconds: number }> {
+  for (let i = 0; i < opts.warmup; i++) await fn();
+  const wallSeconds: number[] = [];
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < opts.runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    wallSeconds.push((performance.now() - t0) / 1000);
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return { wallSeconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+}
+
 let peakHeapBytes = 0;
 
 /** Samples the wasm heap size (it only grows) so that the report can state the peak. */

@@ -7,7 +7,10 @@ import { forwardMacs } from "../models/flops";
 import { type KernelTime, profileKernels } from "./kernel-profile";
 import { trainStep } from "../train/step";
 import { percentileNearestRank } from "../evaluate/latency";
-import { round, sampleWasmHeap, timeRuns } from "./measure";
+import { round, sampleWasmHeap, timeRuns, timeRunsAsync } from "./measure";
+import { createOnnxSession, runOnnx } from "../export/onnx-runtime";
+import { exportToOnnx } from "../export/to-onnx";
+import { writeTorchGraph } from "./torch";
 import type { BenchRow } from "./types";
 
 export interface ModelBenchContext {
@@ -18,11 +21,20 @@ export interface ModelBenchContext {
   onRow?: (row: BenchRow) => void;
 }
 
-/** Batch-1 latency of the ImageNet classifier at `inputSize`, as built and with BatchNorm folded. */
-export function benchLatency(arch: string, opts: ModelBenchContext & { inputSize: number; repetitions: number; warmup?: number }): BenchRow[] {
+/**
+ * Batch-1 latency of the ImageNet classifier at `inputSize`, as built and with BatchNorm folded; with
+ * `onnx`, also the same model exported and run by ONNX Runtime on `onnxThreads` thread(s). `torchGraphs`
+ * receives the exported graph for PyTorch's twin of the architectures torchvision lacks.
+ */
+export async function benchLatency(arch: string, opts: ModelBenchContext & { inputSize: number; repetitions: number; warmup?: number; onnx?: boolean; onnxThreads?: number; torchGraphs?: string }): Promise<BenchRow[]> {
   const model = buildArchitecture(arch, { includeTop: true, inputShape: [opts.inputSize, opts.inputSize, 3], alpha: alphaFor(arch, opts.alpha) });
   const rows: BenchRow[] = [];
   try {
+    if (opts.onnx || opts.torchGraphs) {
+      const exported = exportToOnnx(model);
+      if (opts.torchGraphs) await writeTorchGraph(exported.bytes, opts.torchGraphs, arch);
+      if (opts.onnx) rows.push(await benchOnnxLatency(widthLabel(arch, alphaFor(arch, opts.alpha)), exported.bytes, forwardMacs(model), { ...opts, threads: opts.onnxThreads ?? 1 }));
+    }
     const folded = foldBatchNormForInference(model);
     try {
       const x = tf.randomUniform([1, opts.inputSize, opts.inputSize, 3], -1, 1, "float32", 1);
@@ -46,6 +58,24 @@ export function benchLatency(arch: string, opts: ModelBenchContext & { inputSize
     model.dispose();
   }
   return rows;
+}
+
+async function benchOnnxLatency(subject: string, bytes: Uint8Array, macs: number, opts: ModelBenchContext & { inputSize: number; repetitions: number; warmup?: number }): Promise<BenchRow> {
+  const session = await createOnnxSession(bytes, { provider: "cpu", threads: opts.threads });
+  try {
+    const x = Float32Array.from({ length: opts.inputSize * opts.inputSize * 3 }, (_, i) => ((i * 7919) % 2001) / 1000 - 1);
+    const shape = [1, opts.inputSize, opts.inputSize, 3];
+    const timed = await timeRunsAsync(() => runOnnx(session, x, shape), { warmup: opts.warmup ?? 2, runs: opts.repetitions });
+    const times = timed.wallSeconds.map((s) => s * 1000);
+    const row: BenchRow = {
+      kind: "latency", subject, variant: "onnxruntime", engine: `onnxruntime-node ${session.version} cpu`, threads: opts.threads, inputSize: opts.inputSize, batch: 1,
+      p50Ms: round(percentileNearestRank(times, 50)), p90Ms: round(percentileNearestRank(times, 90)), gmacPerImage: round(macs / 1e9, 3), imagesPerCpuSecond: round(opts.repetitions / timed.cpuSeconds), repetitions: opts.repetitions,
+    };
+    opts.onRow?.(row);
+    return row;
+  } finally {
+    await session.session.release();
+  }
 }
 
 /** Full training (every layer trainable, 2 classes, Adam) images/s with batch `batch`, micro-batched to fit the heap. */

@@ -1,5 +1,6 @@
 // Rows of `showcase bench`: every row names engine, threads, input size and batch.
 import type { MachineInventory } from "../system/index";
+import type { TorchBlas } from "./torch";
 
 export const BENCH_SCHEMA = "showcase.bench/2";
 
@@ -45,6 +46,8 @@ export interface BenchReport {
   /** The same machine inventory as a training run records, plus the load while the bench ran. */
   host: MachineInventory & { loadAverage1m: number };
   rows: BenchRow[];
+  /** The PyTorch reference's BLAS, core type and threads (--torch), as its own process found them. */
+  torchReference?: TorchBlas;
   peakRssMiB: number;
   peakWasmHeapMiB?: number;
   errors: Array<{ kind: BenchKind; subject: string; message: string }>;

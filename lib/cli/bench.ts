@@ -5,7 +5,7 @@ import { type Command, parseFlags, rejectUnknownFlags, UsageError } from "./comm
 const USAGE = [
   "showcase bench [all|latency|train|features|data ...] [--archs a,b|all] [--alpha A] [--engine wasm|cpu|webgpu|auto] [--batch 16]",
   "               [--sizes 96,224] [--steps 2] [--micro-batch auto|N] [--reps 10] [--latency-size 224]",
-  "               [--feature-size 224] [--feature-batches 2] [--data-images 512] [--workers 2] [--kernels] [--torch] [--json FILE] [--quiet]",
+  "               [--feature-size 224] [--feature-batches 2] [--data-images 512] [--workers 2] [--kernels] [--torch] [--onnx] [--json FILE] [--quiet]",
   "",
   "latency   batch-1 p50/p90 of the ImageNet classifiers (default mobilenet_v2, resnet50, densenet121), as built and BN-folded",
   "train     full training images/s (every layer trainable, Adam), default mobilenet_v2 at 96 and 224 px, batch 16,",
@@ -19,11 +19,14 @@ const USAGE = [
   "--kernels after each training row, the self time of every kernel in one step (where the time goes)",
   "--engine webgpu  train rows split host time / device wait, with kernels, upload bytes and createBuffer calls",
   "          per step and the device time per kernel (timestamp queries); --compare adds tfjs's own kernels (before)",
-  "--torch   run scripts/torch-bench.py with the system python (needs python3-torch, python3-torchvision) for ratios",
+  "--torch   run scripts/torch-bench.py with the system python (needs python3-torch, python3-torchvision) for ratios:",
+  "          OpenBLAS on the same threads (OPENBLAS_NUM_THREADS), its BLAS/core recorded; the reference BLAS is refused;",
+  "          MobileNet and InceptionResNetV2 (not in torchvision) run as their exported ONNX graph, op by op",
+  "--onnx    also time the latency networks on ONNX Runtime (the same model exported, CPU, same thread count)",
   "Defaults take a few minutes on 2 cores; `--archs all --reps 30 --steps 5` is the full run.",
 ].join("\n");
 
-const FLAGS = ["archs", "alpha", "engine", "batch", "sizes", "steps", "micro-batch", "reps", "latency-size", "feature-size", "feature-batches", "data-images", "workers", "kernels", "compare", "torch", "json", "quiet", "help", "max-per-class"];
+const FLAGS = ["onnx", "archs", "alpha", "engine", "batch", "sizes", "steps", "micro-batch", "reps", "latency-size", "feature-size", "feature-batches", "data-images", "workers", "kernels", "compare", "torch", "json", "quiet", "help", "max-per-class"];
 
 function positiveInt(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -37,7 +40,7 @@ export const command: Command = {
   summary: "benchmarks printed as tables (data, latency, training, features)",
   usage: USAGE,
   async run(args) {
-    const { flags, positional } = parseFlags(args, ["torch", "kernels", "compare", "quiet", "help"]);
+    const { flags, positional } = parseFlags(args, ["torch", "onnx", "kernels", "compare", "quiet", "help"]);
     if (flags.has("help")) {
       console.log(USAGE);
       return 0;
@@ -92,6 +95,7 @@ export const command: Command = {
       kernels: flags.has("kernels"),
       compareKernels: flags.has("compare"),
       torch: flags.has("torch"),
+      onnx: flags.has("onnx"),
       command: `showcase bench ${args.join(" ")}`.trim(),
       log: quiet ? () => {} : undefined,
     });
