@@ -14,17 +14,9 @@ import { type CodeCell, type Notebook, writeNotebook } from "../lib/notebook/nbf
 import { runNotebook } from "../lib/notebook/runner";
 import { projectPath } from "../lib/paths";
 import { PLOTLY_MIME } from "../lib/report/display";
-import { skipWithout, tool } from "./tools";
+import { chromiumDom, skipWithout, tool } from "./tools";
 
 const TITLES = ["First test chart", "Second test chart"];
-
-function chromiumDom(file: string, profileDir: string): string {
-  return execFileSync(
-    tool("chromium"),
-    ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", `--user-data-dir=${profileDir}`, "--virtual-time-budget=10000", "--no-first-run", "--disable-extensions", "--disable-background-networking", "--dump-dom", `file://${file}`],
-    { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] },
-  );
-}
 
 /** From each element with the class to the next one: enough to find the SVG Plotly drew inside. */
 function segments(dom: string, className: string): string[] {

@@ -4,7 +4,7 @@
 // text/html outputs, and in an index.html that `showcase report` writes in this test (never one
 // left in reports/ by an earlier run).
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -16,17 +16,9 @@ import type { Notebook, Output } from "../lib/notebook/nbformat";
 import { projectPath } from "../lib/paths";
 import { buildCharts, buildFrames, figureBundle, frameBundle } from "../lib/report/index";
 import { EVALUATIONS, fixtureResults, HISTORIES } from "./report-fixture";
-import { skipWithout, tool } from "./tools";
+import { chromiumDom, skipWithout } from "./tools";
 
 const skip = skipWithout("chromium");
-
-function renderedDom(file: string, profileDir: string): string {
-  return execFileSync(
-    tool("chromium"),
-    ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", `--user-data-dir=${profileDir}`, "--virtual-time-budget=10000", "--no-first-run", "--disable-extensions", "--disable-background-networking", "--dump-dom", `file://${file}`],
-    { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] },
-  );
-}
 
 /** The markup of each element with the class, up to the next one (enough to find the SVG Plotly put inside). */
 function chartSegments(dom: string, className: string): string[] {
@@ -63,7 +55,7 @@ test("charts render in the headless report page, both as plotly JSON and as note
     };
     const reportFile = path.join(dir, "index.html");
     await writeFile(reportFile, renderReportHtml({ entries: [{ name: "03-evaluate.ipynb", status: "passed", notebook }] }));
-    const dom = renderedDom(reportFile, path.join(dir, "profile"));
+    const dom = chromiumDom(reportFile, path.join(dir, "profile"));
     const segments = chartSegments(dom, "plotly-chart");
     assert.equal(segments.length, charts.length, "one chart div per figure");
     segments.forEach((segment, i) => assert.match(segment, /<svg[^>]*class="main-svg"/, `chart ${i + 1} rendered an SVG`));
@@ -89,7 +81,7 @@ test("an index.html written by `showcase report` (fixture notebooks with two cha
       timeout: 150_000,
     });
     assert.equal(report.status, 0, report.stderr);
-    const dom = renderedDom(path.join(out, "index.html"), path.join(dir, "profile"));
+    const dom = chromiumDom(path.join(out, "index.html"), path.join(dir, "profile"));
     assert.doesNotMatch(dom, /class="banner fail"/, "the report says a notebook failed");
     assert.doesNotMatch(dom, /class="output error"/);
     const segments = chartSegments(dom, "plotly-chart");

@@ -2,7 +2,7 @@
 // Jupyter's own client) and the software Vulkan driver. Absent, such a test skips, saying what to
 // install; with REQUIRE_TOOLS=1 (set by .ci/run, which installs them) absence is a failure instead,
 // so CI cannot go green by skipping them.
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { findLavapipe } from "../lib/engine/lavapipe";
 
@@ -46,4 +46,13 @@ export function tool(name: ToolName): string {
   const found = FINDERS[name]();
   if (!found.path) throw new Error(`${found.missing}${toolsRequired() ? " — REQUIRE_TOOLS=1 makes this a failure, not a skip" : ""}`);
   return found.path;
+}
+
+/** The DOM of a local HTML file after headless Chromium ran its scripts (10 s of virtual time). */
+export function chromiumDom(file: string, profileDir: string): string {
+  return execFileSync(
+    tool("chromium"),
+    ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", `--user-data-dir=${profileDir}`, "--virtual-time-budget=10000", "--no-first-run", "--disable-extensions", "--disable-background-networking", "--dump-dom", `file://${file}`],
+    { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] },
+  );
 }

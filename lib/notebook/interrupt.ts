@@ -36,7 +36,12 @@ export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>
       controller.abort(new InterruptError());
       return;
     }
-    for (const listener of previous) listener.call(process, "SIGINT");
+    if (previous.length > 0) for (const listener of previous) listener.call(process, "SIGINT");
+    else {
+      // Outside a kernel nobody else handles it: the second interrupt ends the process, as usual.
+      process.off("SIGINT", onInterrupt);
+      process.kill(process.pid, "SIGINT");
+    }
   };
   process.removeAllListeners("SIGINT");
   process.on("SIGINT", onInterrupt);

@@ -43,6 +43,7 @@ export function chartHtml(opts: { id: string; title: string; spec: { data: unkno
     "      window.define = define;",
     "    }",
     "  }",
+    "  if (!window.Plotly) return; // plotly.js did not load: the fallback text stays",
     "  div.innerHTML = '';",
     "  window.Plotly.newPlot(div, spec.data, spec.layout, { responsive: true, displaylogo: false });",
     "})();</script>",
