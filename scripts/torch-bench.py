@@ -235,6 +235,7 @@ def main():
     p.add_argument("--steps", type=int, default=2)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--size", type=int, default=224)
+    p.add_argument("--skip-latency", action="store_true")
     p.add_argument("--graphs", default="", help="folder of <arch>.graph.json for architectures torchvision lacks")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -253,8 +254,9 @@ def main():
         if ARCHS.get(arch) is None and not os.path.exists(graph):
             print(f"torch-bench: {arch} has no torchvision twin and no exported graph, skipped", file=sys.stderr)
             continue
-        rows.append(latency(arch, a.threads, a.reps, a.size, graph if ARCHS.get(arch) is None else None))
-        print(f"torch-bench: {rows[-1]}", file=sys.stderr)
+        if not a.skip_latency:
+            rows.append(latency(arch, a.threads, a.reps, a.size, graph if ARCHS.get(arch) is None else None))
+            print(f"torch-bench: {rows[-1]}", file=sys.stderr)
         for size in [int(s) for s in a.train_sizes.split(",") if s and ARCHS.get(arch) is not None]:
             rows.append(train(arch, a.threads, size, a.steps, a.batch))
             print(f"torch-bench: {rows[-1]}", file=sys.stderr)

@@ -90,12 +90,39 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       }));
     });
   }
-  // PyTorch's twin of an architecture torchvision lacks is the exported graph, written while timing latency.
-  const torchMissing = opts.torch ? await torchAvailable() : undefined;
-  const torchGraphs = opts.torch && !torchMissing && opts.sections.includes("latency") ? await torchGraphsDir() : undefined;
+  // The PyTorch reference: probed first (its BLAS recorded, the reference BLAS refused before any long
+  // run), then timed right after tfjs and ONNX Runtime for each network, so that the three runtimes of a
+  // network see the same minutes of a shared machine. Its twin of an architecture torchvision lacks is
+  // the exported graph.
+  let torchReference: TorchBlas | undefined;
+  let torchUsable = false;
+  const torchOptions = { threads: engine.threads, latencyReps: opts.latencyReps, latencySize: opts.latencySize, trainSteps: opts.trainSteps, batch: opts.batch };
+  if (opts.torch) {
+    const missing = await torchAvailable();
+    try {
+      if (missing) throw new Error(missing);
+      torchReference = (await benchTorch({ ...torchOptions, archs: [], trainSizes: [] })).blas;
+      torchUsable = true;
+      log(`PyTorch reference: BLAS ${torchReference.kind} (${torchReference.libraries.join(", ")}), core ${torchReference.core ?? "?"}, OPENBLAS_CORETYPE=${torchReference.OPENBLAS_CORETYPE ?? "unset"}, OPENBLAS_NUM_THREADS=${torchReference.OPENBLAS_NUM_THREADS ?? "unset"}, torch threads ${torchReference.torchThreads}`);
+    } catch (error) {
+      if (error instanceof TorchReferenceRefused) torchReference = error.blas;
+      const message = (error as Error).message;
+      log(`PyTorch comparison skipped: ${message}`);
+      errors.push({ kind: "torch", subject: "pytorch", message });
+    }
+  }
   if (opts.sections.includes("latency")) {
-    await section("latency", `Batch-1 latency at ${opts.latencySize} px`, archsFor("latency"), (arch) =>
-      benchLatency(arch, { ...context, inputSize: opts.latencySize, repetitions: opts.latencyReps, onnx: opts.onnx, onnxThreads: opts.onnxThreads ?? engine.threads, torchGraphs }));
+    const torchGraphs = torchUsable ? await torchGraphsDir() : undefined;
+    try {
+      await section("latency", `Batch-1 latency at ${opts.latencySize} px${torchUsable ? ", each network on tfjs, then ONNX Runtime, then PyTorch" : ""}`, archsFor("latency"), async (arch) => {
+        const produced = await benchLatency(arch, { ...context, inputSize: opts.latencySize, repetitions: opts.latencyReps, onnx: opts.onnx, onnxThreads: opts.onnxThreads ?? engine.threads, torchGraphs });
+        if (!torchGraphs) return produced;
+        const torch = await benchTorch({ ...torchOptions, archs: [arch], trainSizes: [], graphsDir: torchGraphs });
+        return [...produced, ...withTfjsMacs(torch.rows, produced)];
+      });
+    } finally {
+      if (torchGraphs) await fs.rm(torchGraphs, { recursive: true, force: true });
+    }
   }
   if (opts.sections.includes("train")) {
     const pairs = archsFor("train").flatMap((arch) => opts.trainSizes.map((size) => `${arch}@${size}`));
@@ -126,33 +153,15 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     await section("features", `Frozen-feature extraction, batch ${opts.batch}`, archsFor("features"), (arch) =>
       benchFeatures(arch, { ...context, inputSize: opts.featureSize, batch: opts.batch, batches: opts.featureBatches }));
   }
-  let torchReference: TorchBlas | undefined;
-  if (opts.torch) {
-    if (torchMissing) {
-      log(`PyTorch comparison skipped: ${torchMissing}`);
-      errors.push({ kind: "torch", subject: "pytorch", message: torchMissing });
-    } else {
-      const torchArchs = [...new Set([...(opts.sections.includes("latency") ? archsFor("latency") : []), ...(opts.sections.includes("train") ? archsFor("train") : [])])];
-      try {
-        await section("torch", `PyTorch CPU, same session (${engine.threads} thread(s))`, ["pytorch"], async () => {
-          try {
-            const torch = await benchTorch({ archs: torchArchs, threads: engine.threads, latencyReps: opts.latencyReps, latencySize: opts.latencySize, trainSizes: opts.sections.includes("train") ? opts.trainSizes : [], trainSteps: opts.trainSteps, batch: opts.batch, graphsDir: torchGraphs });
-            torchReference = torch.blas;
-            log(`PyTorch reference: BLAS ${torch.blas.kind} (${torch.blas.libraries.join(", ")}), core ${torch.blas.core ?? "?"}, OPENBLAS_CORETYPE=${torch.blas.OPENBLAS_CORETYPE ?? "unset"}, OPENBLAS_NUM_THREADS=${torch.blas.OPENBLAS_NUM_THREADS ?? "unset"}, torch threads ${torch.blas.torchThreads}`);
-            return withTfjsMacs(torch.rows, rows);
-          } catch (error) {
-            if (error instanceof TorchReferenceRefused) torchReference = error.blas;
-            throw error;
-          }
-        });
-      } finally {
-        if (torchGraphs) await fs.rm(torchGraphs, { recursive: true, force: true });
-      }
-      const ratios = ratioLines(rows);
-      if (ratios.length) log(["time / PyTorch time (same session):", ...ratios].join("\n"));
-      const side = sideBySide(rows);
-      if (side) log(`\n${side}\n`);
-    }
+  if (torchUsable && opts.sections.includes("train")) {
+    await section("torch", `PyTorch CPU training, same session (${engine.threads} thread(s))`, archsFor("train"), async (arch) =>
+      (await benchTorch({ ...torchOptions, archs: [arch], trainSizes: opts.trainSizes, skipLatency: true })).rows);
+  }
+  if (torchUsable) {
+    const ratios = ratioLines(rows);
+    if (ratios.length) log(["time / PyTorch time (same session):", ...ratios].join("\n"));
+    const side = sideBySide(rows);
+    if (side) log(`\n${side}\n`);
   }
   const heap = sampleWasmHeap();
   return {

@@ -88,10 +88,11 @@ export async function writeTorchGraph(bytes: Uint8Array, dir: string, arch: stri
   return file;
 }
 
-export async function benchTorch(opts: { archs: string[]; threads: number; latencyReps: number; latencySize?: number; trainSizes: number[]; trainSteps: number; batch: number; graphsDir?: string; python?: string; timeoutMs?: number }): Promise<{ rows: BenchRow[]; blas: TorchBlas }> {
+export async function benchTorch(opts: { archs: string[]; skipLatency?: boolean; threads: number; latencyReps: number; latencySize?: number; trainSizes: number[]; trainSteps: number; batch: number; graphsDir?: string; python?: string; timeoutMs?: number }): Promise<{ rows: BenchRow[]; blas: TorchBlas }> {
   const args = [TORCH_SCRIPT, "--archs", opts.archs.join(","), "--threads", String(opts.threads), "--reps", String(opts.latencyReps),
     "--train-sizes", opts.trainSizes.join(","), "--steps", String(opts.trainSteps), "--batch", String(opts.batch), "--size", String(opts.latencySize ?? 224)];
   if (opts.graphsDir) args.push("--graphs", opts.graphsDir);
+  if (opts.skipLatency) args.push("--skip-latency");
   const env = {
     ...process.env,
     // OpenBLAS otherwise picks a slow generic kernel on these virtual CPUs (see shared/notes/engines.md) …
