@@ -59,7 +59,7 @@ function mountWorks(): boolean {
   return mounted;
 }
 const canMount = mountWorks();
-const needsMount = canMount ? false : "mounting a tmpfs needs root (CI runs as root)";
+const needsMount = canMount ? false : "mounting a tmpfs needs root allowed to mount (CI runs as root); the injected-error tests cover the same points";
 
 test("an injected permission error: one line naming the file and the stage, no temp file, the previous file intact", async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "showcase-eacces-"));
@@ -82,6 +82,66 @@ test("an injected permission error: one line naming the file and the stage, no t
     assert.equal(await fs.readFile(file, "utf8"), "previous");
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+describe("a disk that fills up at several points of a training run (injected ENOSPC, on any machine)", () => {
+  let dir: string;
+  let engine: Awaited<ReturnType<typeof selectEngine>>;
+  before(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), "showcase-enospc-"));
+    engine = await selectEngine({ engine: "wasm", quiet: true });
+  });
+  after(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  /** The `nth` write whose path matches `pattern` fails with ENOSPC after its temp file was opened. */
+  function failWrite(pattern: RegExp, nth: number) {
+    const realOpen = fs.open.bind(fs);
+    let seen = 0;
+    return mock.method(fs, "open", async (...args: Parameters<typeof fs.open>) => {
+      const handle = await realOpen(...args);
+      if (pattern.test(String(args[0])) && ++seen === nth) {
+        handle.writeFile = async () => {
+          throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+        };
+      }
+      return handle;
+    });
+  }
+
+  // [stage, the file that fails, which of its writes, the epoch a resume continues with]
+  const points: Array<[string, RegExp, number, number]> = [
+    ["checkpoint", /checkpoint\/epoch-002\/weights\.bin/, 1, 2],
+    ["TensorBoard events", /tensorboard\/mobilenet_v2\/train\/events/, 1, 2],
+    ["history", /mobilenet_v2\/history\.json/, 2, 3],
+    ["model", /mobilenet_v2\/model\/weights\.bin/, 1, 3],
+  ];
+  for (const [stage, pattern, nth, resumesAt] of points) {
+    test(`${stage}: one line naming the file and the stage, no temp file; the same command resumes with nothing lost`, async () => {
+      const env = tinyEnv(dir, { ARCHS: "mobilenet_v2", EPOCHS: "2", RUN_ID: stage.replace(/\s/g, "-") });
+      const runDir = path.join(dir, "runs", env.RUN_ID);
+      const open = failWrite(pattern, nth);
+      try {
+        await assert.rejects(runTraining(resolveParams(env), { engine }), (error: unknown) => {
+          assert.ok(error instanceof FileWriteError, String(error));
+          assert.equal(error.failure.stage, stage);
+          assert.match(error.failure.file, pattern);
+          assert.match(error.message, new RegExp(`^cannot write ${error.failure.file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(${stage}\\): no space left on the device \\(writing \\d+`));
+          assert.doesNotMatch(error.message, /\n/);
+          return true;
+        });
+      } finally {
+        open.mock.restore();
+      }
+      assert.deepEqual((await filesUnder(runDir)).filter((f) => f.endsWith(".tmp")), [], "no temp file left");
+      const resumed = await runTraining(resolveParams(env), { engine });
+      const history = resumed.histories[0];
+      assert.equal(history.status, "finished");
+      assert.deepEqual(history.epochs.map((e) => e.epoch), [1, 2]);
+      assert.deepEqual(history.provenance?.resumedAtEpochs, [resumesAt]);
+    });
   }
 });
 

@@ -80,6 +80,8 @@ export function describeThisProcess(argv: readonly string[] = process.argv): str
 /** Whether the holder's process still runs; unknowable for another host (treated as running). */
 function holderIsAlive(holder: RunLockHolder): boolean {
   if (holder.host !== os.hostname()) return true;
+  // This process: held while it has not released it (a release on a disk turned read-only leaves the file).
+  if (holder.pid === process.pid) return [...heldLocks.values()].includes(holder.token);
   try {
     process.kill(holder.pid, 0);
   } catch (error) {
@@ -168,7 +170,9 @@ export async function acquireRunLock(opts: { dir: string; label?: string; comman
       if (heldLocks.get(file) !== holder.token) return;
       heldLocks.delete(file);
       const current = await readHolder(file).catch(() => undefined);
-      if (current?.token === holder.token) await fs.rm(file, { force: true });
+      // Best effort: release runs in `finally` blocks, and a disk turned read-only must not replace the
+      // error that stopped the run by its own EROFS; a lock left behind is taken over (its holder is gone).
+      if (current?.token === holder.token) await fs.rm(file, { force: true }).catch(() => undefined);
     },
   };
 }
