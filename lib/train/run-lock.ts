@@ -40,6 +40,7 @@ export class RunLockedError extends Error {
         (elsewhere ? ` (if it is no longer running there, delete ${lockFile})` : ""),
     );
     this.name = "RunLockedError";
+    this.stack = `${this.name}: ${this.message}`; // a refusal, not a bug: one line in a notebook too
   }
 }
 
