@@ -5,7 +5,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { sharedPath } from "../paths";
-import { augmentBatch, augmentedBatch, prefersHostAugmentation, STUDY_AUGMENT } from "../data/augment";
+import { augmentBatch, augmentedBatch, STUDY_AUGMENT } from "../data/augment";
+import { augmentsOnHost } from "../engine/capabilities";
 import { trainBatches } from "../data/batches";
 import { decodeResized } from "../data/decode";
 import { deriveSeed } from "../data/prng";
@@ -81,7 +82,7 @@ function manifestOf(records: ImageRecord[]): DatasetManifest {
  * backend the ops may still be queued, and reading the values is the way to wait for them.
  */
 async function ready(batch: tf.Tensor): Promise<void> {
-  if (!prefersHostAugmentation()) await batch.data();
+  if (!augmentsOnHost()) await batch.data();
 }
 
 async function timed(work: () => Promise<number>): Promise<{ images: number; seconds: number; cpuSeconds: number }> {
@@ -122,7 +123,7 @@ export async function benchDataPipeline(opts: DataBenchOptions = {}): Promise<Da
         const shape: [number, number, number, number] = [group.length, imageSize, imageSize, 3];
         const options = { config, seed: deriveSeed(1, batch) };
         // the same path trainBatches takes on this backend
-        const out = prefersHostAugmentation()
+        const out = augmentsOnHost()
           ? augmentedBatch(group, [imageSize, imageSize, 3], options)
           : tf.tidy(() => augmentBatch(tf.tensor4d(Buffer.concat(group), shape, "int32").toFloat() as tf.Tensor4D, options));
         await ready(out);

@@ -11,6 +11,7 @@ import { sharedPath } from "../paths";
 import { loadKerasWeights } from "../models/keras-h5";
 import { preprocessInput } from "../models/preprocess";
 import { buildArchitecture } from "../models/registry";
+import { activateBackend, selectEngine } from "../engine/index";
 
 export interface FeatureBenchOptions {
   /** Folder with train/{cat,dog} and validation/{cat,dog}; default ../shared/data/cats-dogs. */
@@ -139,9 +140,7 @@ export async function benchFrozenFeatures(opts: FeatureBenchOptions = {}): Promi
   const validation = await listSplit(dataDir, "validation", opts.maxPerClass);
 
   const previousBackend = tf.getBackend();
-  const backend = opts.backend ?? "wasm";
-  if (backend === "wasm") await import("@tensorflow/tfjs-backend-wasm");
-  if (!(await tf.setBackend(backend)) || tf.getBackend() !== backend) throw new Error(`could not switch TensorFlow.js to the ${backend} backend`);
+  const { backend } = await selectEngine({ engine: opts.backend ?? "wasm", quiet: true }); // throws, saying why, when it cannot start
   const models: tf.LayersModel[] = [];
   try {
     const build = () => buildArchitecture("mobilenet", { alpha: 0.25, includeTop: false, pooling: "avg", inputShape: [imageSize, imageSize, 3] });
@@ -182,7 +181,7 @@ export async function benchFrozenFeatures(opts: FeatureBenchOptions = {}): Promi
     };
   } finally {
     for (const model of models) model.dispose();
-    if (previousBackend && previousBackend !== backend) await tf.setBackend(previousBackend);
+    if (previousBackend) await activateBackend(previousBackend);
   }
 }
 

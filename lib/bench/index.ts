@@ -58,7 +58,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const { selectEngine } = await import("../engine/index");
   const engine = await selectEngine({ engine: opts.engine, quiet: true });
-  const context = { engine: engine.engine, threads: engine.threads, alpha: opts.alpha };
+  const context = { engine: engine.engine, adapter: engine.adapter, threads: engine.threads, alpha: opts.alpha };
   const rows: BenchRow[] = [];
   const errors: BenchReport["errors"] = [];
   log(`engine ${engine.engine} (backend ${engine.backend}), ${engine.threads} thread(s); load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`);

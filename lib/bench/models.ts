@@ -1,6 +1,7 @@
 // Latency, training and frozen-feature throughput of the architectures on the active backend.
 import * as tf from "@tensorflow/tfjs";
-import { planMicroBatch, inferenceBytesPerImage, trainingBytesPerImage } from "../engine/wasm/index";
+import { planMicroBatch } from "../engine/capabilities";
+import type { EngineName, GpuAdapterInfo } from "../engine/types";
 import { foldBatchNormForInference } from "../models/fold-bn";
 import { alphaFor, buildArchitecture, widthLabel } from "../models/index";
 import { forwardMacs } from "../models/flops";
@@ -15,6 +16,8 @@ import type { BenchRow } from "./types";
 
 export interface ModelBenchContext {
   engine: string;
+  /** The WebGPU adapter (its limits size the micro-batches, as in training). */
+  adapter?: GpuAdapterInfo;
   threads: number;
   /** ALPHA: the MobileNets' width (rows are labelled "mobilenet α=0.25"); others ignore it. */
   alpha?: number;
@@ -89,7 +92,7 @@ export function benchTraining(
   const ys = tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from({ length: opts.batch }, (_, i) => i % 2), "int32"), 2));
   try {
     const microBatchSize = opts.microBatch === undefined || opts.microBatch === "auto"
-      ? planMicroBatch({ batchSize: opts.batch, bytesPerImage: trainingBytesPerImage(model), what: `training ${arch} at ${opts.inputSize} px` })
+      ? planMicroBatch({ engine: { engine: opts.engine as EngineName, adapter: opts.adapter }, batchSize: opts.batch, model, purpose: "training", what: `training ${arch} at ${opts.inputSize} px` })
       : Math.max(1, Math.min(opts.batch, Math.floor(opts.microBatch)));
     const step = () => trainStep({ model, optimizer, xs, ys, microBatchSize });
     // one warm-up step: kernel setup, optimizer slots
@@ -117,7 +120,7 @@ export function benchFeatures(arch: string, opts: ModelBenchContext & { inputSiz
   const rows: BenchRow[] = [];
   try {
     const folded = foldBatchNormForInference(base);
-    const chunk = planMicroBatch({ batchSize: opts.batch, bytesPerImage: inferenceBytesPerImage(base), what: `feature extraction with ${arch}` });
+    const chunk = planMicroBatch({ engine: { engine: opts.engine as EngineName, adapter: opts.adapter }, batchSize: opts.batch, model: base, purpose: "inference", what: `feature extraction with ${arch}` });
     const xs = tf.randomUniform([opts.batch, opts.inputSize, opts.inputSize, 3], -1, 1, "float32", 3);
     try {
       for (const [variant, m] of [["keras graph", base], ["BN folded", folded.model]] as const) {

@@ -1,33 +1,9 @@
 // `npx showcase env [--json]`: the engine that would run (chosen exactly as training chooses it, and
 // why), its warnings, and this machine's inventory.
 import { resolveParams } from "../config";
-import { describeEngine, disposeWebGpu, EngineUnavailableError, selectEngine, type EngineDescription } from "../engine";
-import { findNativePackage, loadNativePackage } from "../engine/native";
+import { describeEngine, disposeWebGpu, EngineUnavailableError, gpuPackageStatus, type GpuPackageStatus, selectEngine, type EngineDescription } from "../engine/index";
 import { collectInventory, machineSlug, type MachineInventory } from "../system";
 import { type Command, parseFlags, rejectUnknownFlags } from "./command";
-
-interface GpuPackageStatus {
-  installed: boolean;
-  version?: string;
-  foundGpu?: boolean;
-  /** Why it runs without a GPU, and what to use instead. */
-  note?: string;
-}
-
-// Only when the package is there: whether libtensorflow saw a CUDA GPU, and if not, why.
-async function gpuPackageStatus(engine: EngineDescription): Promise<GpuPackageStatus> {
-  const found = findNativePackage("@tensorflow/tfjs-node-gpu");
-  if (!found.package) return { installed: false };
-  if (engine.engine === "tfjs-node-gpu" && engine.device === "gpu") return { installed: true, version: found.package.version, foundGpu: true };
-  const load = await loadNativePackage(found.package);
-  if (load.usingGpu) return { installed: true, version: found.package.version, foundGpu: true };
-  return {
-    installed: true,
-    version: found.package.version,
-    foundGpu: false,
-    note: `${load.problem ?? "it did not load"}. For a GPU with current drivers use ENGINE=webgpu (Vulkan, any CUDA version)`,
-  };
-}
 
 const GiB = 2 ** 30;
 const gib = (bytes: number) => `${(bytes / GiB).toFixed(1)} GiB`;

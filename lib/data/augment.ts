@@ -3,7 +3,7 @@
 // applied with a single projective warp, then Keras' channel shift. Parameters are drawn from the
 // seeded PRNG in JS, so the same seed gives the same images on every backend.
 import * as tf from "@tensorflow/tfjs";
-import { writeFloat32Tensor } from "../engine/wasm/heap";
+import { augmentsOnHost, hasKernel, transformWarpsFirstImageOnly, writeBatchTensor } from "../engine/capabilities";
 import { createRng } from "./prng";
 import type { AugmentConfig } from "./types";
 
@@ -163,18 +163,12 @@ export function warpWithGather(images: tf.Tensor4D, rows: number[][], opts: { fi
   });
 }
 
-function hasTransformKernel(): boolean {
-  return tf.getKernel("Transform", tf.getBackend()) !== undefined;
-}
-
 function warp(images: tf.Tensor4D, rows: number[][], config: AugmentConfig): tf.Tensor4D {
   const options = { fillMode: config.fillMode, cval: config.cval };
-  if (!hasTransformKernel()) return warpWithGather(images, rows, options);
+  if (!hasKernel("Transform")) return warpWithGather(images, rows, options);
   const apply = (batch: tf.Tensor4D, matrix: number[][]) =>
     tf.image.transform(batch, tf.tensor2d(matrix, [matrix.length, 8]), "bilinear", config.fillMode, config.cval);
-  // tfjs 4.22's cpu Transform kernel returns after the first image of a batch (the rest stay at the
-  // fill value), so on "cpu" each image is warped on its own.
-  if (tf.getBackend() === "cpu" && images.shape[0] > 1) {
+  if (transformWarpsFirstImageOnly() && images.shape[0] > 1) {
     return tf.concat(tf.unstack(images).map((image, i) => apply(image.expandDims(0) as tf.Tensor4D, [rows[i]])), 0) as tf.Tensor4D;
   }
   return apply(images, rows);
@@ -206,7 +200,7 @@ export function augmentImages(images: readonly (Float32Array | Uint8Array)[], sh
  * wasm, the backend's heap), so no batch-sized array is allocated or copied.
  */
 export function augmentedBatch(images: readonly Uint8Array[], shape: [number, number, number], opts: { config: AugmentConfig; seed: number }): tf.Tensor4D {
-  return writeFloat32Tensor<tf.Rank.R4>([images.length, ...shape], (out) => augmentInto(out, images, shape, opts));
+  return writeBatchTensor<tf.Rank.R4>([images.length, ...shape], (out) => augmentInto(out, images, shape, opts));
 }
 
 /** One image (HWC float32) warped by a given transform on the host path: for checks against hand-derived Keras cases. */
@@ -348,17 +342,12 @@ export function augmentBatchWithOps(images: tf.Tensor4D, opts: { config: Augment
   });
 }
 
-/** Backends whose tensors live in host memory: there the JS path is the fast one. */
-export function prefersHostAugmentation(): boolean {
-  return ["cpu", "wasm", "tensorflow"].includes(tf.getBackend());
-}
-
 /**
  * Augments a batch of float32 0–255 RGB images (NHWC). Returns a new tensor; the input is kept.
  * Same (config, seed, batch shape) → same output, on every backend (host and op paths agree to
  * float rounding).
  */
 export function augmentBatch(images: tf.Tensor4D, opts: { config: AugmentConfig; seed: number }): tf.Tensor4D {
-  if (!prefersHostAugmentation()) return augmentBatchWithOps(images, opts);
+  if (!augmentsOnHost()) return augmentBatchWithOps(images, opts);
   return tf.tensor4d(augmentPixels(images.dataSync() as Float32Array, images.shape, opts), images.shape);
 }

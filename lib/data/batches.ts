@@ -2,8 +2,8 @@
 // Decoding of the next batches overlaps the consumer's work on the current one; tensors are created
 // only when a batch is handed out, and the consumer disposes xs and ys.
 import * as tf from "@tensorflow/tfjs";
-import { writeFloat32Tensor } from "../engine/wasm/heap";
-import { augmentBatch, augmentedBatch, prefersHostAugmentation } from "./augment";
+import { augmentsOnHost, writeBatchTensor } from "../engine/capabilities";
+import { augmentBatch, augmentedBatch } from "./augment";
 import { decodeResized } from "./decode";
 import { createRng, deriveSeed, shuffled } from "./prng";
 import type { AugmentConfig, DatasetManifest, ImageRecord, SplitName } from "./types";
@@ -58,10 +58,10 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 
 function toTensors(pixels: Uint8Array[], records: ImageRecord[], size: number, classCount: number, augment?: AugmentHook): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
   const shape: [number, number, number, number] = [pixels.length, size, size, 3];
-  const joined = () => writeFloat32Tensor<tf.Rank.R4>(shape, (batch) => pixels.forEach((image, i) => batch.set(image, i * image.length)));
+  const joined = () => writeBatchTensor<tf.Rank.R4>(shape, (batch) => pixels.forEach((image, i) => batch.set(image, i * image.length)));
   return tf.tidy(() => ({
     // host backends augment the decoded bytes straight into the batch; others upload, then use tensor ops
-    xs: !augment ? joined() : prefersHostAugmentation() ? augmentedBatch(pixels, [size, size, 3], augment) : augmentBatch(joined(), augment),
+    xs: !augment ? joined() : augmentsOnHost() ? augmentedBatch(pixels, [size, size, 3], augment) : augmentBatch(joined(), augment),
     ys: tf.oneHot(tf.tensor1d(records.map((record) => record.labelIndex), "int32"), classCount).toFloat() as tf.Tensor2D,
   }));
 }

@@ -14,7 +14,7 @@ export { EngineUnavailableError } from "./select";
 export { activateBackend, isBackendActive } from "./activate";
 export { assertFitsBinding, DEFAULT_MAX_BINDING_BYTES, isHardwareAdapter, largestActivationBytesPerImage, maxBatchForBinding, planMicroBatches, softwareAdapterReason } from "./adapter";
 export { type DeviceTraffic, disposeWebGpu, measureDeviceTraffic, registerWebGpuTrainingKernels, restoreWebGpuOriginals } from "./webgpu/index";
-export { missingCuda11Libraries } from "./native";
+export { gpuPackageStatus, type GpuPackageStatus, missingCuda11Libraries } from "./native";
 
 let selected: EngineDescription | undefined;
 

@@ -3,6 +3,7 @@
 // tfjs-node-gpu loads on any machine and, when the CUDA 11 libraries are missing, prints "Could not
 // load dynamic library" and runs on the CPU without failing: the backend's isUsingGpuDevice flag and
 // a look for the libraries tell the truth.
+import type { EngineDescription } from "./types";
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
@@ -110,4 +111,27 @@ export async function loadNativePackage(pkg: InstalledPackage): Promise<NativeLo
         : "tfjs-node-gpu found no GPU and runs on the CPU (no CUDA device visible: check nvidia-smi and CUDA_VISIBLE_DEVICES)";
   }
   return { package: pkg, loaded: true, usingGpu, problem, messages };
+}
+
+export interface GpuPackageStatus {
+  installed: boolean;
+  version?: string;
+  foundGpu?: boolean;
+  /** Why it runs without a GPU, and what to use instead. */
+  note?: string;
+}
+
+// Only when the package is there: whether libtensorflow saw a CUDA GPU, and if not, why.
+export async function gpuPackageStatus(engine: EngineDescription): Promise<GpuPackageStatus> {
+  const found = findNativePackage("@tensorflow/tfjs-node-gpu");
+  if (!found.package) return { installed: false };
+  if (engine.engine === "tfjs-node-gpu" && engine.device === "gpu") return { installed: true, version: found.package.version, foundGpu: true };
+  const load = await loadNativePackage(found.package);
+  if (load.usingGpu) return { installed: true, version: found.package.version, foundGpu: true };
+  return {
+    installed: true,
+    version: found.package.version,
+    foundGpu: false,
+    note: `${load.problem ?? "it did not load"}. For a GPU with current drivers use ENGINE=webgpu (Vulkan, any CUDA version)`,
+  };
 }

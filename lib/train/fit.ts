@@ -11,8 +11,7 @@ import { promises as fs } from "node:fs";
 import * as tf from "@tensorflow/tfjs";
 import { formatTransfer, type RunParams } from "../config";
 import { evalBatches, STUDY_AUGMENT, stepsPerEpochFor, trainBatches, type DatasetManifest } from "../data/index";
-import { largestActivationBytesPerImage, planMicroBatches } from "../engine/index";
-import { planMicroBatch, trainingBytesPerImage } from "../engine/wasm/index";
+import { planMicroBatch } from "../engine/capabilities";
 import { foldBatchNormForInference } from "../models/fold-bn";
 import type { EngineDescription } from "../engine/types";
 import { fileExists, readJson, removeStaleTempFiles, writeJsonAtomic } from "../io/atomic";
@@ -88,7 +87,7 @@ function extractFeatures(extractor: tf.LayersModel, xs: tf.Tensor, mode: Paramet
 }
 
 /**
- * The frozen base with BatchNormalization folded into the convolutions (lib/engine/wasm, any
+ * The frozen base with BatchNormalization folded into the convolutions (lib/models/fold-bn, any
  * backend): the same features up to float32 rounding, fewer kernels per image. The base itself is
  * untouched (it is what gets saved); falls back to it if folding is not possible.
  */
@@ -182,7 +181,8 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
     };
 
     const batches = stepsPerEpochFor({ manifest: opts.dataset, batchSize: params.batchSize, stepsPerEpoch: params.stepsPerEpoch });
-    const microBatchSize = opts.microBatchSize ?? planMicroBatchSize({ engine: opts.engine, frozen, batchSize: params.batchSize, model: transfer.model, arch });
+    // Frozen: only the small head trains, the whole batch fits everywhere.
+    const microBatchSize = opts.microBatchSize ?? (frozen ? params.batchSize : planMicroBatch({ engine: opts.engine, batchSize: params.batchSize, model: transfer.model, purpose: "training", what: `training ${arch}` }));
     const history = (status: ArchHistory["status"], saveSeconds = 0, stoppedEarly = false): ArchHistory => ({
       schema: HISTORY_SCHEMA,
       arch,
@@ -372,22 +372,6 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
     optimizer.dispose();
     disposeTransferModel(transfer);
   }
-}
-
-/**
- * Images per gradient computation for end-to-end training: what fits WebGPU's binding limit
- * (lib/engine) or the wasm heap (lib/engine/wasm, a clear WasmMemoryError when not even one image
- * fits); the whole batch elsewhere and in frozen mode (only the small head is trained there).
- */
-function planMicroBatchSize(opts: { engine: EngineDescription; frozen: boolean; batchSize: number; model: tf.LayersModel; arch: string }): number {
-  if (opts.frozen) return opts.batchSize;
-  if (opts.engine.engine === "webgpu") {
-    return planMicroBatches({ batchSize: opts.batchSize, bytesPerImage: largestActivationBytesPerImage(opts.model), limits: opts.engine.adapter?.limits }).microBatchSize;
-  }
-  if (opts.engine.engine === "wasm") {
-    return planMicroBatch({ batchSize: opts.batchSize, bytesPerImage: trainingBytesPerImage(opts.model), what: `training ${opts.arch}` });
-  }
-  return opts.batchSize;
 }
 
 export const CALIBRATION_IMAGES = 32;

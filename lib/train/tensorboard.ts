@@ -5,7 +5,7 @@
 // tf.node.summaryFileWriter is used instead (same format, TensorFlow's own writer).
 import * as os from "node:os";
 import * as path from "node:path";
-import * as tf from "@tensorflow/tfjs";
+import { nativeSummaryWriterFactory } from "../engine/capabilities";
 import { writeFileAtomic } from "../io/atomic";
 
 export interface ScalarEvent {
@@ -128,22 +128,6 @@ export function eventFileName(createdWallTime: number, host = os.hostname()): st
   return `events.out.tfevents.${Math.floor(createdWallTime)}.${host.replace(/[^A-Za-z0-9._-]/g, "_")}`;
 }
 
-interface NativeSummaryWriter {
-  scalar(name: string, value: number, step: number): void;
-  flush(): void;
-}
-
-/** tf.node.summaryFileWriter when the native backend is really active; undefined otherwise. */
-function nativeSummaryWriterFactory(): ((logdir: string) => NativeSummaryWriter) | undefined {
-  if (tf.getBackend() !== "tensorflow") return undefined;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const node = require("@tensorflow/tfjs-node") as { node?: { summaryFileWriter?: (logdir: string) => NativeSummaryWriter } };
-    return node.node?.summaryFileWriter;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Writes the scalar events of one log directory (e.g. tensorboard/<arch>/train). The own writer

@@ -4,12 +4,8 @@
 // and the native tfjs-node engines use the whole machine already: one process.
 import { availableParallelism } from "node:os";
 import type { WorkersChoice } from "../config";
+import { usesOneCorePerProcess } from "../engine/capabilities";
 import type { EngineDescription } from "../engine/types";
-
-/** True for the engines that leave cores idle when one architecture trains at a time. */
-export function isSingleThreadedEngine(engine: Pick<EngineDescription, "engine">): boolean {
-  return engine.engine === "wasm" || engine.engine === "cpu";
-}
 
 /**
  * Worker processes for a session: WORKERS=auto → min(cores, architectures to train) on wasm/cpu,
@@ -22,6 +18,6 @@ export function resolveWorkerCount(opts: {
   pendingArchs: number;
   cores?: number;
 }): number {
-  const wanted = opts.workers === "auto" ? (isSingleThreadedEngine(opts.engine) ? (opts.cores ?? availableParallelism()) : 1) : opts.workers;
+  const wanted = opts.workers === "auto" ? (usesOneCorePerProcess(opts.engine) ? (opts.cores ?? availableParallelism()) : 1) : opts.workers;
   return Math.max(1, Math.min(wanted, opts.pendingArchs));
 }
