@@ -63,7 +63,7 @@ async function historyEpochs(runDir: string, arch: string): Promise<number> {
   }
 }
 
-test("Interrupt stops notebook 02's training at the next batch, leaves a resumable run and no worker; the cell runs again to the end", { skip: process.platform !== "linux" && "reads /proc to find worker processes" }, async () => {
+test("Interrupt stops notebook 02's training at the next batch, leaves a resumable run and no worker; the cell runs again to the end", { skip: process.platform !== "linux" && "reads /proc to find worker processes" }, async (t) => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "showcase-interrupt-"));
   // Two architectures in two worker processes, 16 batches an epoch: an interrupt lands mid-epoch.
   const archs = ["mobilenet", "mobilenet_v2"];
@@ -81,14 +81,17 @@ test("Interrupt stops notebook 02's training at the next batch, leaves a resumab
     let settled = false;
     const first = kernel.execute(train, { timeoutMs: CELL_TIMEOUT_MS }).finally(() => (settled = true));
     let interrupted = false;
+    let interruptedAt = 0;
     while (!interrupted && !settled) {
       const done = await Promise.all(archs.map((arch) => historyEpochs(runDir, arch)));
       if (done.some((epochs) => epochs >= 1)) {
+        interruptedAt = performance.now();
         kernel.interrupt();
         interrupted = true;
       } else await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const { reply, iopub } = await first;
+    t.diagnostic(`the cell ended ${((performance.now() - interruptedAt) / 1000).toFixed(1)} s after the interrupt`);
     assert.ok(interrupted, `the cell ended before the interrupt: ${textOf(iopub, "stderr")}`);
     const stderr = textOf(iopub, "stderr");
     assert.equal(reply.content.status, "error", "an interrupted cell ends in error, so Run All stops there");
