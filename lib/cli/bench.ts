@@ -102,7 +102,7 @@ export const command: Command = {
     const { writeJsonAtomic } = await import("../io/atomic");
     const { projectPath } = await import("../paths");
     const file = flags.get("json") ?? projectPath("reports", "bench", `bench-${report.engine}-${report.createdAt.slice(0, 19).replace(/:/g, "")}.json`);
-    await writeJsonAtomic(file, report);
+    await writeJsonAtomic(file, report, "benchmark report");
     if (!quiet) {
       console.log(`peak RSS ${report.peakRssMiB} MiB${report.peakWasmHeapMiB ? `, wasm heap ${report.peakWasmHeapMiB} MiB` : ""}; ${report.errors.length} error(s)`);
       console.log(`wrote ${file}`);

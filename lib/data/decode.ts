@@ -44,7 +44,7 @@ async function decodeCached(record: ImageRecord, size: number, cacheDir: string 
     // not cached yet
   }
   const pixels = await decodeOne(record.path, size);
-  await writeFileAtomic(cacheFile, pixels);
+  await writeFileAtomic(cacheFile, pixels, "decoded-image cache");
   return pixels;
 }
 

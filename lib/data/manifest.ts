@@ -56,6 +56,6 @@ export async function writeManifest(file: string, manifest: DatasetManifest): Pr
       // unreadable: overwrite
     }
   }
-  await writeJsonAtomic(file, manifest);
+  await writeJsonAtomic(file, manifest, "dataset manifest");
   return { manifest, written: true };
 }

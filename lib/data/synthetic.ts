@@ -171,8 +171,8 @@ export async function generateSyntheticImages(opts: SyntheticOptions): Promise<{
   );
   await mapLimit(jobs, opts.concurrency ?? 8, async (job) => {
     const jpeg = await renderSyntheticJpeg({ label: job.label, seed: job.seed, size });
-    await writeFileAtomic(path.join(opts.dir, job.label, `${job.label}.${job.n}.jpg`), jpeg);
+    await writeFileAtomic(path.join(opts.dir, job.label, `${job.label}.${job.n}.jpg`), jpeg, "synthetic images");
   });
-  await writeJsonAtomic(stampPath, wanted);
+  await writeJsonAtomic(stampPath, wanted, "synthetic images");
   return { dir: opts.dir, generated: true, seconds: (performance.now() - started) / 1000 };
 }

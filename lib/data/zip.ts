@@ -94,7 +94,7 @@ export async function extractZipOnce(opts: { archive: string; rawDir: string; on
     await fs.rm(partial, { recursive: true, force: true });
     throw new Error(`cannot extract ${opts.archive}: ${(error as Error).message} — the archive may be incomplete; download it again`);
   }
-  await writeJsonAtomic(path.join(partial, STAMP_FILE), wanted);
+  await writeJsonAtomic(path.join(partial, STAMP_FILE), wanted, "archive extraction");
   await fs.rm(targetDir, { recursive: true, force: true });
   await fs.rename(partial, targetDir);
   return targetDir;

@@ -31,8 +31,8 @@ export function onnxPaths(archDir: string): { model: string; record: string } {
 /** Model first, record last: a record on disk means its model.onnx is complete. */
 export async function writeOnnxExport(archDir: string, bytes: Uint8Array, record: OnnxExportRecord): Promise<{ model: string; record: string }> {
   const paths = onnxPaths(archDir);
-  await writeFileAtomic(paths.model, bytes);
-  await writeJsonAtomic(paths.record, record);
+  await writeFileAtomic(paths.model, bytes, "ONNX export");
+  await writeJsonAtomic(paths.record, record, "ONNX export");
   return paths;
 }
 

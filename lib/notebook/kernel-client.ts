@@ -138,7 +138,7 @@ export class KernelClient {
       kernel_name: "tslab",
     };
     const connectionFile = path.join(tempDir, "kernel.json");
-    await writeJsonAtomic(connectionFile, connection);
+    await writeJsonAtomic(connectionFile, connection, "kernel connection file");
 
     const { command, args } = tslabCommand();
     const child = spawn(command, [...args, "kernel", "--config-path", connectionFile], {

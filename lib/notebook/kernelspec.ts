@@ -71,6 +71,6 @@ export async function installKernelSpec(options: InstallKernelOptions = {}): Pro
     // Nothing there yet.
   }
   await fs.mkdir(dir, { recursive: true });
-  await writeJsonAtomic(specPath, spec);
+  await writeJsonAtomic(specPath, spec, "kernelspec");
   return { name, dir, specPath, spec, replaced };
 }

@@ -155,7 +155,7 @@ export async function executeShard(opts: {
     try {
       const metrics = await opts.trainOne(run, { runDir: opts.runDir, resultDir: resultDirFor(opts.runDir, run.key), params: opts.params });
       const record: RunResultRecord = { schema: RESULT_SCHEMA, ...identity, metrics: metrics ?? {}, provenance: provenance() };
-      await writeJsonAtomic(resultFile, record);
+      await writeJsonAtomic(resultFile, record, "shard result");
       if (earlierError) await fs.rm(errorFile, { force: true }); // superseded by the result
       report.trained.push(run.key);
       log(`${run.key}: done in ${record.provenance.seconds.toFixed(1)} s`);
@@ -174,7 +174,7 @@ export async function executeShard(opts: {
         error: { name: failure.name, message: failure.message },
         provenance: provenance(),
       };
-      await writeJsonAtomic(errorFile, record);
+      await writeJsonAtomic(errorFile, record, "shard error record");
       report.failed.push(run.key);
       log(`${run.key}: failed deterministically (${failure.message}); recorded in ${errorFile}`);
     }

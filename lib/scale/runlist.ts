@@ -123,7 +123,7 @@ export async function writeOrVerifyRunList(runDir: string, planned: RunList): Pr
   const file = path.join(runDir, RUN_LIST_FILE);
   const candidate = `${file}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.candidate`;
   let created = false;
-  await writeJsonAtomic(candidate, planned);
+  await writeJsonAtomic(candidate, planned, "run list");
   try {
     await fs.link(candidate, file);
     created = true;

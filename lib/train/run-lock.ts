@@ -139,7 +139,7 @@ export async function acquireRunLock(opts: { dir: string; label?: string; comman
   // Written in full under a temporary name, then hard-linked: link() fails if a lock exists, so
   // exactly one writer wins and nobody ever reads half a lock.
   const temp = `${file}.${process.pid}.${holder.token}.tmp`;
-  await writeFileAtomic(temp, `${JSON.stringify(holder, null, 2)}\n`);
+  await writeFileAtomic(temp, `${JSON.stringify(holder, null, 2)}\n`, "run lock");
   let tookOverFrom: RunLockHolder | undefined;
   try {
     for (let attempt = 0; ; attempt++) {
