@@ -1,7 +1,8 @@
 // Writes that fail: a full disk, a read-only file system, a refused permission. Each writer of a run
 // must stop with one line naming the file, the stage and (disk full) the free space, remove its temp
-// file and leave the previous version of the file intact. Real small file systems: a tmpfs mounted
-// here (root, as CI runs); the permission error is injected, since root is never refused one.
+// file and leave the previous version of the file intact; the same command then resumes. Injected
+// errors (any machine) at four points of a training run and a refused permission (root is never
+// refused one); real small file systems where this user may mount a tmpfs (root, as CI runs).
 import { after, before, describe, mock, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
