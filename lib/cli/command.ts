@@ -39,3 +39,13 @@ export function rejectUnknownFlags(flags: Map<string, string>, allowed: readonly
     }
   }
 }
+
+/** The command-line flag of a parameter: ARCHS → archs, LEARNING_RATE → learning-rate (the one mapping). */
+export function flagOf(parameter: string): string {
+  return parameter.toLowerCase().replace(/_/g, "-");
+}
+
+/** Flag → parameter for the given parameter names (--archs → ARCHS), in their order. */
+export function parameterFlags(parameters: readonly string[]): Map<string, string> {
+  return new Map(parameters.map((name) => [flagOf(name), name]));
+}

@@ -1,7 +1,7 @@
 // lib/cli: the entry `npx showcase train` delegates to when it is sharded (--shard i/n, or SHARD_COUNT with
 // JOB_COMPLETION_INDEX / SLURM_ARRAY_TASK_ID): plan or check the run list, run this shard's part.
 import { type Env, PARAMETER_NAMES, ParameterError, resolveParams } from "../config";
-import { parseFlags, rejectUnknownFlags, UsageError } from "./command";
+import { flagOf, parameterFlags, parseFlags, rejectUnknownFlags, UsageError } from "./command";
 import { DeterministicFailure, EXIT_USAGE, executeShard, type ShardReport, type TrainOne } from "../scale/execute";
 import { formatMergeSummary, MERGED_FILE, writeMergedResults } from "../scale/merge";
 import { planRuns, RunListConflictError, runDirFor, writeOrVerifyRunList } from "../scale/runlist";
@@ -11,9 +11,7 @@ import { formatShard, resolveShard, selectShard } from "../scale/shard";
 export const SHARD_FLAGS = ["shard", "retry-failed", "plan", "merge"] as const;
 export const SHARD_SWITCHES = ["retry-failed", "plan", "merge", "quiet"] as const;
 /** Parameters may also come as flags, as in `showcase train`: --archs → ARCHS, --seeds → SEEDS, … (flags win). */
-const PARAMETER_FLAGS = new Map(
-  [...PARAMETER_NAMES, "SEEDS", "LEARNING_RATES"].map((name) => [name.toLowerCase().replace(/_/g, "-"), name]),
-);
+const PARAMETER_FLAGS = parameterFlags([...PARAMETER_NAMES, "SEEDS", "LEARNING_RATES"]);
 
 export const SHARD_USAGE = [
   "showcase train --shard i/n [--retry-failed]   run part i (0-based) of n of the run list",
@@ -49,7 +47,7 @@ export function withInjectedFailures(trainOne: TrainOne, env: Env): TrainOne {
  */
 export function wantsSharding(args: readonly string[], env: Env = process.env): boolean {
   const named = (flag: string) => args.some((arg) => arg === `--${flag}` || arg.startsWith(`--${flag}=`));
-  const grid = GRID_VARIABLES.some((name) => Boolean(env[name]?.trim()) || named(name.toLowerCase().replace(/_/g, "-")));
+  const grid = GRID_VARIABLES.some((name) => Boolean(env[name]?.trim()) || named(flagOf(name)));
   return SHARD_FLAGS.some(named) || Boolean(env.SHARD_COUNT?.trim()) || grid;
 }
 

@@ -2,10 +2,10 @@
 // flags below) and the same run directory, so notebook and CLI continue each other's runs.
 // `--shard i/n` (or SHARD_COUNT with a scheduler index) hands over to lib/scale.
 import { type Env, PARAMETER_NAMES, resolveParams } from "../config";
-import { type Command, parseFlags, rejectUnknownFlags, UsageError } from "./command";
+import { type Command, parameterFlags, parseFlags, rejectUnknownFlags, UsageError } from "./command";
 
 /** --archs → ARCHS, --run-id → RUN_ID, … for every parameter resolveParams reads. */
-const PARAMETER_FLAGS: Record<string, string> = Object.fromEntries(PARAMETER_NAMES.map((name) => [name.toLowerCase().replace(/_/g, "-"), name]));
+const PARAMETER_FLAGS = parameterFlags(PARAMETER_NAMES);
 const SWITCHES = ["quiet"] as const;
 
 const USAGE = [
@@ -17,7 +17,7 @@ const USAGE = [
   "continues after its last completed epoch; a different configuration under that RUN_ID is refused.",
   "--workers N trains N architectures at the same time, each in its own process; auto (default) = one per",
   "core on the single-threaded wasm and cpu engines, 1 on GPU and tfjs-node engines.",
-  `Parameter flags: ${Object.keys(PARAMETER_FLAGS).map((flag) => `--${flag}`).join(" ")}`,
+  `Parameter flags: ${[...PARAMETER_FLAGS.keys()].map((flag) => `--${flag}`).join(" ")}`,
   "Environment variables of the same names (PROFILE, ARCHS, EPOCHS, …) work too; flags win.",
 ].join("\n");
 
@@ -27,7 +27,7 @@ export function splitParameterFlags(args: readonly string[], env: Env): { env: E
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const match = /^--([^=]+)(?:=(.*))?$/s.exec(args[i]);
-    const name = match ? PARAMETER_FLAGS[match[1]] : undefined;
+    const name = match ? PARAMETER_FLAGS.get(match[1]) : undefined;
     if (!match || !name) {
       rest.push(args[i]);
       continue;
@@ -41,10 +41,10 @@ export function splitParameterFlags(args: readonly string[], env: Env): { env: E
 
 export function paramsFromArgs(args: string[], env: Env = process.env) {
   const { flags, positional } = parseFlags(args, SWITCHES);
-  rejectUnknownFlags(flags, [...Object.keys(PARAMETER_FLAGS), ...SWITCHES]);
+  rejectUnknownFlags(flags, [...PARAMETER_FLAGS.keys(), ...SWITCHES]);
   if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}": parameters are flags, e.g. --archs mobilenet,resnet50`);
   const merged: Env = { ...env };
-  for (const [flag, value] of flags) if (PARAMETER_FLAGS[flag]) merged[PARAMETER_FLAGS[flag]] = value;
+  for (const [flag, value] of flags) if (PARAMETER_FLAGS.has(flag)) merged[PARAMETER_FLAGS.get(flag)!] = value;
   return { params: resolveParams(merged), quiet: flags.has("quiet") };
 }
 

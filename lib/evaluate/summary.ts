@@ -1,6 +1,7 @@
 // The judgement, computed from the data: who is most accurate, who is fastest, which models are
 // worth considering at all (the Pareto set), whether the winner's margin is real, and where training
 // could have stopped. Nothing here names a model; change the numbers and the text changes.
+import { bestEpoch, overfittingEpoch } from "../train/history";
 import type { ArchHistory } from "../train/types";
 import { compareArchs, type LatencyRow } from "./latency-file";
 import type { Evaluation } from "./predict";
@@ -72,18 +73,11 @@ function argBest<T>(items: readonly T[], better: (a: T, b: T) => number): T | un
   return [...items].sort(better)[0];
 }
 
-/** Best epoch by validation loss and the onset of overfitting (val loss up while train loss down). */
+/** Best epoch by validation loss and the onset of overfitting: lib/train/history's rule, not a copy. */
 export function epochAdvice(history: ArchHistory): EpochAdvice {
-  let best: { epoch: number; loss: number } | null = null;
-  for (const log of history.epochs) {
-    if (Number.isFinite(log.validationLoss) && (!best || log.validationLoss < best.loss)) best = { epoch: log.epoch, loss: log.validationLoss };
-  }
-  let overfitting: number | null = null;
-  for (let i = 1; i < history.epochs.length && overfitting === null; i++) {
-    const [previous, current] = [history.epochs[i - 1], history.epochs[i]];
-    if (current.validationLoss > previous.validationLoss && current.trainLoss < previous.trainLoss) overfitting = current.epoch;
-  }
-  return { arch: history.arch, displayName: history.displayName, epochs: history.epochs.length, bestEpoch: best?.epoch ?? null, bestValidationLoss: best?.loss ?? null, overfittingEpoch: overfitting };
+  const best = bestEpoch(history.epochs);
+  const bestValidationLoss = best === null ? null : history.epochs.find((log) => log.epoch === best)!.validationLoss;
+  return { arch: history.arch, displayName: history.displayName, epochs: history.epochs.length, bestEpoch: best, bestValidationLoss, overfittingEpoch: overfittingEpoch(history.epochs) };
 }
 
 export function scoreModels(opts: { histories: readonly ArchHistory[]; evaluations: readonly Evaluation[] }): ModelScore[] {

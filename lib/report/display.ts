@@ -8,6 +8,7 @@ import { frameRows, type ReportFrame } from "./frames";
 import type { ColumnFormat, ColumnSpec } from "./tables";
 import { bestRowIndexes } from "./workbook";
 import { escapeHtml } from "../html";
+import { tslabDisplaySink } from "../notebook/in-kernel";
 
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
@@ -99,18 +100,6 @@ export function figureBundle(figure: Figure): MimeBundle {
   };
 }
 
-type WriteDisplayData = (bundle: MimeBundle, update: boolean) => void;
-
-/** tslab's display sink when running inside the tslab kernel; undefined elsewhere (CLI, tests). */
-function kernelSink(): WriteDisplayData | undefined {
-  try {
-    const jupyter = require("tslab/dist/jupyter") as { lastWriteDisplayData: WriteDisplayData | null };
-    return jupyter.lastWriteDisplayData ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 let fallbackLog: (text: string) => void = (text) => console.log(text);
 /** Where text goes outside a kernel (tests replace it). */
 export function setFallbackLog(log: (text: string) => void): void {
@@ -118,7 +107,7 @@ export function setFallbackLog(log: (text: string) => void): void {
 }
 
 export function showBundle(bundle: MimeBundle): void {
-  const sink = kernelSink();
+  const sink = tslabDisplaySink();
   if (sink) sink(bundle, false);
   else fallbackLog(String(bundle.data["text/plain"] ?? ""));
 }

@@ -81,9 +81,8 @@ export function planRuns(params: RunParams, env: Env = process.env): RunList {
   return { schema: RUN_LIST_SCHEMA, runId: params.runId, grid, runs };
 }
 
-export function runDirFor(params: RunParams): string {
-  return path.join(params.runsDir, params.runId);
-}
+// The run folder is lib/train's rule (one place); a grid's shards share it.
+export { runDirFor } from "../train/run-dir";
 
 /** Where two run lists first differ, e.g. `grid.seeds[2]`, for a message a person can act on. */
 function firstDifference(a: unknown, b: unknown, at = ""): string | undefined {

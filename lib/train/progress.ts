@@ -3,6 +3,7 @@
 // lazily, so lib/train works outside the kernel.
 import type { TrainProgress } from "./types";
 import { escapeHtml } from "../html";
+import { insideTslab } from "../notebook/in-kernel";
 
 export type ProgressHandler = (progress: TrainProgress) => void;
 
@@ -150,15 +151,9 @@ interface Display {
  */
 export function createNotebookProgress(opts: { intervalMs?: number } = {}): ProgressHandler & { flush(): void } {
   let display: Display | undefined;
-  try {
-    // Only inside the kernel does tslab's display sink exist; elsewhere newDisplay() would throw on use.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const sink = require("tslab/dist/jupyter") as { lastWriteDisplayData?: unknown };
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    if (sink.lastWriteDisplayData != null) display = (require("tslab") as { newDisplay(): Display }).newDisplay();
-  } catch {
-    display = undefined;
-  }
+  // Only inside the kernel does tslab's display sink exist; elsewhere newDisplay() would throw on use.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  if (insideTslab()) display = (require("tslab") as { newDisplay(): Display }).newDisplay();
   if (!display) {
     const cli = createCliProgress({ interactive: false });
     return Object.assign((p: TrainProgress) => cli(p), { flush() {} });
