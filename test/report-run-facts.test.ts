@@ -37,3 +37,17 @@ test("the report page opens with the facts banner, above the pass/fail banner", 
   assert.ok(html.includes(runFactsHtml({ params: resolveParams({}) })));
   assert.match(html, /<span class="fact caution"><b>Data<\/b> SYNTHETIC/);
 });
+
+test("ALPHA shows in the facts, with what it did not apply to", () => {
+  const lite = resolveParams({ PROFILE: "lite", DATA_DIR: "/data/cats-dogs" });
+  assert.deepEqual(runFacts({ params: lite, engine: { engine: "wasm", device: "cpu" }, dataset: { synthetic: false, dataset: "cats-dogs" } }).map((f) => [f.label, f.value]), [
+    ["Data", "real photos (cats-dogs)"],
+    ["Weights", "ImageNet (Keras)"],
+    ["Networks", "mobilenet α=0.25"],
+    ["Transfer", "top:4"],
+    ["Engine", "wasm"],
+    ["Device", "cpu"],
+  ]);
+  const mixed = resolveParams({ ARCHS: "resnet50,mobilenet", ALPHA: "0.5" });
+  assert.equal(runFacts({ params: mixed }).find((f) => f.label === "Networks")?.value, "resnet50, mobilenet α=0.5 (ALPHA=0.5 applies to mobilenet only; resnet50 has no width multiplier)");
+});

@@ -50,7 +50,7 @@ export const command: Command = {
       notebookDir,
       outDir,
       select,
-      env: { ...process.env },
+      env: kernelEnv(process.env),
       parameters,
       // run.json once 02 has written it (engine, dataset), the parameters before that.
       facts: async () => (await readRunManifest(runDirFor(params)).catch(() => undefined)) ?? { params },
@@ -107,4 +107,17 @@ function createProgressPrinter(stream: NodeJS.WriteStream): (notebook: string, p
     const line = `  ${name} ${counter} ${status} ${seconds}${tty ? `  ${progress.firstLine}` : ""}`;
     stream.write(tty ? `\r\x1b[K${line}\n` : `${line}\n`);
   };
+}
+
+/**
+ * The kernels run in the notebook folder: folder parameters given relative to where the command was
+ * typed (DATA_DIR=../photos) are made absolute first, or they would point somewhere else.
+ */
+export function kernelEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const name of PARAMETER_NAMES) {
+    const value = env[name]?.trim();
+    if (name.endsWith("_DIR") && value) out[name] = path.resolve(value);
+  }
+  return out;
 }
