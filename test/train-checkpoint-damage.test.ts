@@ -5,18 +5,16 @@
 // and end with exactly EPOCHS continuous epochs. The temp files a killed session left go too.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { createInterface } from "node:readline";
 import * as tf from "@tensorflow/tfjs";
 import { resolveParams } from "../lib/config";
 import { selectEngine } from "../lib/engine";
 import { readJson } from "../lib/io/atomic";
-import { isContinuous, loadRun, runTraining, type TrainProgress } from "../lib/train";
+import { isContinuous, loadRun, runTraining } from "../lib/train";
 import { loadModelFiles, saveModelFiles } from "../lib/train/checkpoint";
-import { tinyEnv } from "./train-fixtures";
+import { tinyEnv, trainUntilKilled } from "./train-fixtures";
 
 const EPOCHS = 3;
 const ARCH = "mobilenet_v2";
@@ -47,21 +45,7 @@ describe("resume after a damaged checkpoint", () => {
   before(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), "showcase-damage-"));
     env = tinyEnv(dir, { ARCHS: ARCH, EPOCHS: String(EPOCHS), RUN_ID: "killed" });
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "train-resume-child.ts")], {
-      env: { ...process.env, ...env, HOLD_AT_EPOCH: `${ARCH}:3` },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stderr = "";
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
-    for await (const line of createInterface({ input: child.stdout })) {
-      const progress = JSON.parse(line) as TrainProgress;
-      if (progress.phase === "train" && progress.epoch === 3) {
-        child.kill("SIGKILL");
-        break;
-      }
-    }
-    assert.equal(await exited, "SIGKILL", `the child was killed, not finished (stderr: ${stderr.slice(-500)})`);
+    await trainUntilKilled(env, ARCH, 3);
     killedRun = path.join(dir, "runs", "killed");
     engine = await selectEngine({ engine: "wasm", quiet: true });
   });

@@ -2,7 +2,11 @@
 // 4 + 4 validation images, batch 8, wasm, everything under a temporary folder. One architecture at a
 // time in the test's own process (WORKERS=1): the tests inspect models and tensors in-process;
 // test/train-workers.test.ts sets WORKERS itself.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import * as path from "node:path";
+import { createInterface } from "node:readline";
+import type { TrainProgress } from "../lib/train";
 
 export function tinyEnv(dir: string, overrides: Record<string, string> = {}): Record<string, string> {
   return {
@@ -21,4 +25,23 @@ export function tinyEnv(dir: string, overrides: Record<string, string> = {}): Re
     RUNS_DIR: path.join(dir, "runs"),
     ...overrides,
   };
+}
+
+/** Trains in a child process (test/train-resume-child.ts) and kills it with SIGKILL inside the first batch of `arch`'s `epoch`. */
+export async function trainUntilKilled(env: Record<string, string>, arch: string, epoch: number): Promise<void> {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "train-resume-child.ts")], {
+    env: { ...process.env, ...env, HOLD_AT_EPOCH: `${arch}:${epoch}` },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
+  for await (const line of createInterface({ input: child.stdout })) {
+    const progress = JSON.parse(line) as TrainProgress;
+    if (progress.phase === "train" && progress.arch === arch && progress.epoch === epoch) {
+      child.kill("SIGKILL");
+      break;
+    }
+  }
+  assert.equal(await exited, "SIGKILL", `the child was killed, not finished (stderr: ${stderr.slice(-500)})`);
 }

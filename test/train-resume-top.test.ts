@@ -6,40 +6,19 @@
 // on float32 rounding alone: 3.7e-4 apart while every loss agreed to 1e-5, measured.)
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import * as path from "node:path";
-import { createInterface } from "node:readline";
 import { resolveParams } from "../lib/config";
 import { selectEngine } from "../lib/engine";
-import { isContinuous, loadRun, runTraining, type TrainProgress } from "../lib/train";
+import { isContinuous, loadRun, runTraining } from "../lib/train";
 import { tempDir } from "./temp-dir";
-import { tinyEnv } from "./train-fixtures";
+import { tinyEnv, trainUntilKilled } from "./train-fixtures";
 
 const ARCH = "mobilenet_v2";
-
-/** Trains in a child process (test/train-resume-child.ts) and kills it with SIGKILL inside the first batch of `epoch`. */
-async function trainUntilKilled(env: Record<string, string>, epoch: number): Promise<void> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "train-resume-child.ts")], {
-    env: { ...process.env, ...env, HOLD_AT_EPOCH: `${ARCH}:${epoch}` },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr.on("data", (chunk) => (stderr += chunk));
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
-  for await (const line of createInterface({ input: child.stdout })) {
-    const progress = JSON.parse(line) as TrainProgress;
-    if (progress.phase === "train" && progress.arch === ARCH && progress.epoch === epoch) {
-      child.kill("SIGKILL");
-      break;
-    }
-  }
-  assert.equal(await exited, "SIGKILL", `the child was killed, not finished (stderr: ${stderr.slice(-500)})`);
-}
 
 test("TRANSFER=top:1 killed with SIGKILL mid-epoch resumes to the accuracies and losses (1e-5) of an uninterrupted run", { timeout: 300_000 }, async () => {
   const dir = await tempDir("showcase-resume-top-");
   const env = tinyEnv(dir, { ARCHS: ARCH, EPOCHS: "3", TRANSFER: "top:1", RUN_ID: "killed" });
-  await trainUntilKilled(env, 2);
+  await trainUntilKilled(env, ARCH, 2);
 
   const engine = await selectEngine({ engine: "wasm", quiet: true });
   const resumed = await runTraining(resolveParams(env), { engine });
