@@ -5,8 +5,10 @@ import { writeJsonAtomic } from "../lib/io/atomic";
 import type { EngineDescription } from "../lib/engine/types";
 import { LATENCY_SCHEMA, type LatencyFile } from "../lib/evaluate/latency-file";
 import { type Evaluation, saveEvaluation, scorePredictions } from "../lib/evaluate/predict";
-import type { RunManifestLike, RunResults } from "../lib/evaluate/run";
-import type { ArchHistory } from "../lib/train/types";
+import { resolveParams } from "../lib/config";
+import type { RunResults } from "../lib/evaluate/run";
+import type { MachineInventory } from "../lib/system/index";
+import { type ArchHistory, RUN_MANIFEST_SCHEMA, type RunManifest } from "../lib/train/types";
 
 type Arch = ArchHistory["arch"];
 
@@ -76,16 +78,38 @@ function latencyFile(machine: string, engine: EngineDescription["engine"], p50: 
 
 export const LATENCY: LatencyFile[] = [latencyFile("laptop", "wasm", { densenet121: 60, resnet50: 45, mobilenet: 9 }), latencyFile("workstation", "webgpu", { densenet121: 7, resnet50: 5, mobilenet: 2 })];
 
-export const MANIFEST: RunManifestLike = {
-  schema: "showcase.run-manifest/1",
+/** A machine as lib/system describes one (the run.json schema requires every field). */
+function inventoryOf(hostname: string, cpuModel: string, logicalCores: number, memoryGiB: number): MachineInventory {
+  return {
+    schema: "machine-inventory/1",
+    hostname,
+    cpu: { model: cpuModel, logicalCores, availableParallelism: logicalCores, speedMHz: 3000 },
+    memory: { totalBytes: memoryGiB * 1024 ** 3, freeBytes: memoryGiB * 1024 ** 3 },
+    disk: { path: "/project", error: "not measured (fixture)" },
+    os: { platform: "linux", release: "6.1", arch: "x64" },
+    node: "20.0.0",
+    versions: {},
+    gpus: [],
+    collectedAt: "2026-01-01T00:00:00.000Z",
+  };
+}
+
+const ARCHS = ["densenet121", "densenet169", "resnet50", "mobilenet", "inception_v3"];
+
+export const MANIFEST: RunManifest = {
+  schema: RUN_MANIFEST_SCHEMA,
   runId: "fixture",
   createdAt: "2026-01-01T00:00:00.000Z",
-  params: { archs: ["densenet121", "densenet169", "resnet50", "mobilenet", "inception_v3"], profile: "quick", epochs: 3, imageSize: 96, batchSize: 16, seed: 42 },
-  archs: ["densenet121", "densenet169", "resnet50", "mobilenet", "inception_v3"],
-  dataset: { dataset: "synthetic", source: "synthetic", synthetic: true, counts: { train: { cat: 40, dog: 40 }, validation: { cat: 20, dog: 20 } } },
-  engine: { engine: "wasm", backend: "wasm", device: "cpu" },
-  inventory: { hostname: "trainer", cpu: { model: "Trainer CPU", logicalCores: 2 }, memory: { totalBytes: 24 * 1024 ** 3 }, node: "20.0.0", versions: {}, gpus: [] },
+  params: resolveParams({ PROFILE: "quick", RUN_ID: "fixture", ARCHS: ARCHS.join(","), EPOCHS: "3", IMAGE_SIZE: "96", BATCH_SIZE: "16", SEED: "42", STEPS_PER_EPOCH: "all", RUNS_DIR: "/runs", PREPARED_DIR: "/prepared" }),
+  configFingerprint: "fixture",
+  config: {},
+  archs: ARCHS,
+  dataset: { manifestPath: "/prepared/synthetic/manifest.json", sha256: "", contentSha256: "", dataset: "synthetic", source: "synthetic", synthetic: true, counts: { train: { cat: 40, dog: 40 }, validation: { cat: 20, dog: 20 } } },
+  engine: { engine: "wasm", backend: "wasm", device: "cpu", reason: "fixture", warnings: [], threads: 1, versions: {} },
+  inventory: inventoryOf("trainer", "Trainer CPU", 2, 24),
+  versions: {},
   git: { commit: "0123456789abcdef", dirty: false },
+  sessions: [],
 };
 
 export const FAILURE = { schema: "showcase.scale-error/1", arch: "densenet169", kind: "deterministic", error: { name: "Error", message: "out of memory at batch size 16" } };

@@ -130,7 +130,7 @@ test("Machine Specs and Run sheets: GPU memory, numbers as numbers, one column p
     const inventory = await collectInventory({ env: { PATH: `${dir}${path.delimiter}${process.env.PATH}` } });
     const results = fixtureResults();
     const engine = { engine: "webgpu" as const, backend: "webgpu", device: "gpu" as const, reason: "test", warnings: [], threads: 1, versions: {} };
-    results.manifest = { ...results.manifest, inventory: { ...inventory }, engine, params: { ...results.manifest!.params, weights: "imagenet", transfer: { kind: "top", blocks: 2 } } };
+    results.manifest = { ...results.manifest!, inventory, engine, params: { ...results.manifest!.params, weights: "imagenet", transfer: { kind: "top", blocks: 2 } } };
     const here = machineSlug(inventory);
     results.latency = [{ ...results.latency[1], machine: here, engine, inventory: { ...inventory } }, results.latency[0]];
     const summary = summarize({ histories: results.histories, evaluations: results.evaluations, latency: mergeLatency(results.latency), failures: results.failures, missing: results.missing, synthetic: true });

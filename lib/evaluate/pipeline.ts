@@ -12,11 +12,11 @@ import { fileExists, readJson, removeStaleTempFiles } from "../io/atomic";
 import { buildTransferModel, disposeTransferModel, getArchSpec, inputSizeFor, preprocessInput } from "../models/index";
 import { collectInventory, machineSlug } from "../system/index";
 import { acquireRunLock, datasetFor, loadTrainedModel, runDirFor } from "../train/index";
-import type { ArchHistory } from "../train/types";
+import type { ArchHistory, RunManifest } from "../train/types";
 import { type ArchLatency, type LatencyBudget, measureModelLatency, type PredictionAgreement, type Predictor } from "./latency";
 import { LATENCY_SCHEMA, type LatencyEngine, type LatencyFile, latencyFileName, type LatencyRuntime, saveLatencyFile } from "./latency-file";
 import { type Evaluation, evaluationPath, predictSplit, saveEvaluation } from "./predict";
-import { loadRunResults, RUN_LIST_FILE, type RunManifestLike } from "./run";
+import { loadRunResults, RUN_LIST_FILE } from "./run";
 
 /** The run to evaluate is not there: says where it looked and what to do. */
 export class RunNotFoundError extends Error {
@@ -56,7 +56,7 @@ export interface EvaluateOutcome {
 }
 
 /** The dataset the run was trained on: its manifest where it is, else prepared with the run's split parameters. */
-async function datasetOfRun(params: RunParams, manifest: RunManifestLike | undefined, log: (line: string) => void): Promise<{ manifest: DatasetManifest; manifestPath: string }> {
+async function datasetOfRun(params: RunParams, manifest: RunManifest | undefined, log: (line: string) => void): Promise<{ manifest: DatasetManifest; manifestPath: string }> {
   const recorded = manifest?.dataset?.manifestPath;
   if (recorded && (await fileExists(recorded))) return { manifest: await loadManifest(recorded), manifestPath: recorded };
   const runParams = (manifest?.params ?? {}) as Partial<RunParams>;

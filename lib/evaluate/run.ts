@@ -3,24 +3,9 @@
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { fileExists, readJson } from "../io/atomic";
-import type { ArchHistory } from "../train/types";
+import type { ArchHistory, RunManifest } from "../train/types";
 import { compareArchs, type LatencyFile, loadLatencyFiles } from "./latency-file";
 import { type Evaluation, EVALUATION_SCHEMA } from "./predict";
-
-/** The fields of run.json (lib/train's RunManifest) that evaluation uses; everything else is passed through. */
-export interface RunManifestLike {
-  schema?: string;
-  runId?: string;
-  createdAt?: string;
-  params?: { archs?: string[]; profile?: string; epochs?: number; imageSize?: number; batchSize?: number; stepsPerEpoch?: number; seed?: number; [key: string]: unknown };
-  /** Architectures ever requested under this run id. */
-  archs?: string[];
-  dataset?: { manifestPath?: string; sha256?: string; dataset?: string; source?: string; synthetic?: boolean; counts?: Record<string, Record<string, number>>; [key: string]: unknown };
-  git?: { commit: string | null; dirty: boolean | null };
-  engine?: { engine?: string; backend?: string; device?: string; [key: string]: unknown };
-  inventory?: Record<string, unknown>;
-  [key: string]: unknown;
-}
 
 /** An error record (<arch or run key>/error.json) written by a training shard that failed. */
 export interface FailureRecord {
@@ -34,7 +19,7 @@ export interface FailureRecord {
 export interface RunResults {
   runDir: string;
   runId: string;
-  manifest: RunManifestLike | undefined;
+  manifest: RunManifest | undefined;
   /** Finished training histories, in study order. */
   histories: ArchHistory[];
   /** Histories still marked "running" (interrupted or in progress): not used for comparisons. */
@@ -81,14 +66,14 @@ export async function loadRunResults(runDir: string): Promise<RunResults> {
     throw new Error(`no run at ${runDir}: train first (notebook 02 or \`npx showcase train\`), or set RUN_ID to an existing run under reports/runs/`);
   }
   const manifestPath = path.join(runDir, "run.json");
-  let manifest = (await fileExists(manifestPath)) ? await readJson<RunManifestLike>(manifestPath) : undefined;
+  let manifest = (await fileExists(manifestPath)) ? await readJson<RunManifest>(manifestPath) : undefined;
   if (!manifest) {
     // A sharded run has no run.json of its own: every results/<key>/ has one; the first describes the machine and data.
     const keys = (await fs.readdir(path.join(runDir, "results")).catch(() => [] as string[])).sort();
     for (const key of keys) {
       const inner = path.join(runDir, "results", key, "run.json");
       if (await fileExists(inner)) {
-        manifest = await readJson<RunManifestLike>(inner);
+        manifest = await readJson<RunManifest>(inner);
         break;
       }
     }
@@ -166,7 +151,7 @@ export async function loadRunResults(runDir: string): Promise<RunResults> {
 }
 
 /** Optimizer steps per epoch of the run: STEPS_PER_EPOCH, else ⌈training images / batch size⌉; 1 when unknown. */
-export function stepsPerEpochOf(manifest: RunManifestLike | undefined): number {
+export function stepsPerEpochOf(manifest: RunManifest | undefined): number {
   const params = manifest?.params;
   if (params?.stepsPerEpoch) return params.stepsPerEpoch;
   const trainImages = Object.values(manifest?.dataset?.counts?.train ?? {}).reduce((sum, n) => sum + n, 0);

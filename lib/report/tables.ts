@@ -5,7 +5,7 @@ import { mergeLatency } from "../evaluate/latency-file";
 import type { RunResults } from "../evaluate/run";
 import { epochAdvice, type Summary } from "../evaluate/summary";
 import type { ArchHistory } from "../train/types";
-import { formatTransfer, type TransferMode } from "../config";
+import { formatTransfer } from "../config";
 import { type MachineInventory, machineSlug } from "../system/index";
 import { shareablePath } from "../paths";
 
@@ -183,7 +183,7 @@ export function machineSpecsTable(results: Pick<RunResults, "manifest" | "latenc
     machine.uses.push(what);
     machines.set(slug, machine);
   };
-  const trained = results.manifest?.inventory as Partial<MachineInventory> | undefined;
+  const trained = results.manifest?.inventory;
   if (trained) use(slugOf(trained) ?? "Training machine", trained, `training (${results.manifest?.engine?.engine ?? "engine unknown"})`);
   for (const file of results.latency) use(file.machine, file.inventory as Partial<MachineInventory>, `latency (${file.engine.engine})`);
   const columns = [...machines.entries()].map(([slug, m]) => ({ slug, fields: new Map<string, Cell>([["Used for", m.uses.join(", ")], ...inventoryFields(m.inventory)]) }));
@@ -216,8 +216,8 @@ export function runTable(results: RunResults, summary: Summary): Table {
     ["Seed", params?.seed ?? null],
     ["Dataset", m?.dataset ? `${m.dataset.dataset ?? ""} (${m.dataset.source ?? "?"})` : null],
     ["Synthetic data", m?.dataset?.synthetic === undefined ? null : m.dataset.synthetic ? "yes — the numbers show the pipeline, not the study's task" : "no"],
-    ["Weights", typeof params?.weights === "string" ? params.weights : null],
-    ["Transfer", params?.transfer ? formatTransfer(params.transfer as TransferMode) : null],
+    ["Weights", params?.weights ?? null],
+    ["Transfer", params?.transfer ? formatTransfer(params.transfer) : null],
     ["Engine", m?.engine?.engine ? `${m.engine.engine} (backend ${m.engine.backend ?? "?"})` : null],
     ["Device", m?.engine?.device ?? null],
     ["Git commit", m?.git?.commit ? `${m.git.commit.slice(0, 12)}${m.git.dirty ? " (dirty)" : ""}` : null],

@@ -13,6 +13,7 @@ import { collectVersions, findInstalledPackage } from "../engine/packages";
 import type { EngineDescription } from "../engine/types";
 import { fileExists, readJson, removeStaleTempFiles, writeJsonAtomic } from "../io/atomic";
 import { PROJECT_ROOT } from "../paths";
+import type { MachineInventory } from "../system/inventory";
 import { type DatasetIdentity, RUN_MANIFEST_SCHEMA, type RunManifest, type RunSession } from "./types";
 
 export const RUN_MANIFEST_FILE = "run.json";
@@ -142,7 +143,7 @@ export interface OpenRunOptions {
   dataset: DatasetManifest;
   datasetManifestPath: string;
   /** lib/system's collectInventory; injected so tests and shards can pass a cheap one. */
-  collectInventory: () => Promise<object>;
+  collectInventory: () => Promise<MachineInventory>;
   /** Architectures this session trains at the same time (recorded in its session entry); default 1. */
   workers?: number;
 }
@@ -191,7 +192,7 @@ export async function openRunDir(opts: OpenRunOptions): Promise<{ runDir: string
     config,
     dataset,
     engine,
-    inventory: { ...(await opts.collectInventory()) },
+    inventory: await opts.collectInventory(),
     versions: packageVersions(),
     git: gitState(),
     createdAt: session.startedAt,

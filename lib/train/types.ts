@@ -2,6 +2,7 @@
 import type { RunParams } from "../config";
 import type { EngineDescription, EngineName } from "../engine/types";
 import type { ArchId } from "../ids";
+import type { MachineInventory } from "../system/inventory";
 
 export const RUN_MANIFEST_SCHEMA = "showcase.run-manifest/1";
 export const HISTORY_SCHEMA = "showcase.history/1";
@@ -127,8 +128,8 @@ export interface RunManifest {
   config: Record<string, unknown>;
   dataset: DatasetIdentity;
   engine: EngineDescription;
-  /** lib/system's MachineInventory (kept structural here so run.json stays readable without it). */
-  inventory: Record<string, unknown>;
+  /** The machine that trained (lib/system's schema of it). */
+  inventory: MachineInventory;
   versions: Record<string, string>;
   git: { commit: string | null; dirty: boolean | null };
   createdAt: string;
