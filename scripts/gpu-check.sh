@@ -41,12 +41,13 @@ pack() {
   cp "$ROOT/node_modules/webgpu/dist/linux-x64/dawn.node" "$PACK/app/node_modules/webgpu/dist/linux-x64/"
   # The CLI as one file at lib/cli.cjs, so that lib/paths puts data/ and reports/ beside it (app/).
   # Native or optional packages stay outside: sharp (+ libvips) and webgpu travel as files; weights
-  # (h5wasm), ONNX, notebooks (tslab, zeromq) and the native tfjs packages are not used there.
+  # (h5wasm), ONNX, notebooks (tslab, zeromq) and tfjs-node-gpu are not used there. danfo's
+  # @tensorflow/tfjs-node is pure tfjs in this project (an npm alias): the bundle maps it to tfjs.
   echo "gpu-check: bundling lib/cli.ts"
   mkdir -p "$PACK/app/lib"
   "$ROOT/node_modules/esbuild/bin/esbuild" "$ROOT/lib/cli.ts" --bundle --platform=node --format=cjs --target=node20 \
-    --external:webgpu --external:sharp --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
-    --external:h5wasm --external:h5wasm/node --external:onnxruntime-node --external:onnx-proto --external:zeromq --external:tslab \
+    --external:webgpu --external:sharp --alias:@tensorflow/tfjs-node=@tensorflow/tfjs --external:@tensorflow/tfjs-node-gpu \
+    --external:h5wasm --external:h5wasm/node --external:onnxruntime-node --external:zeromq --external:tslab \
     --outfile="$PACK/app/lib/cli.cjs" --log-level=error
   for package in sharp @img/colour @img/sharp-linux-x64 @img/sharp-libvips-linux-x64 detect-libc semver; do
     mkdir -p "$PACK/app/node_modules/$(dirname "$package")"

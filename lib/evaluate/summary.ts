@@ -124,7 +124,8 @@ export function summarize(opts: {
 }): Summary {
   const scores = scoreModels(opts);
   const mostAccurate = argBest(scores, byAccuracy);
-  const lowestLoss = argBest(scores, (a, b) => a.loss - b.loss || compareArchs(a.arch, b.arch));
+  // A diverged model's loss is NaN (null once read back from JSON): it cannot be the lowest.
+  const lowestLoss = argBest(scores.filter((s) => Number.isFinite(s.loss)), (a, b) => a.loss - b.loss || compareArchs(a.arch, b.arch));
   const withWrong = scores.filter((s) => s.wrong !== undefined);
   const fewestWrong = argBest(withWrong, (a, b) => a.wrong! - b.wrong! || compareArchs(a.arch, b.arch));
 
