@@ -12,6 +12,15 @@ export function projectPath(...parts: string[]): string {
   return path.join(PROJECT_ROOT, ...parts);
 }
 
+/**
+ * The folder of report outputs (the workbook): REPORTS_DIR, which `showcase report --out DIR` sets
+ * for its kernels, else the project's reports/.
+ */
+export function reportsDir(env: Record<string, string | undefined> = process.env): string {
+  const dir = env.REPORTS_DIR?.trim();
+  return dir ? path.resolve(dir) : projectPath("reports");
+}
+
 export function sharedPath(...parts: string[]): string {
   return path.join(SHARED_DIR, ...parts);
 }

@@ -50,7 +50,8 @@ export const command: Command = {
       notebookDir,
       outDir,
       select,
-      env: kernelEnv(process.env),
+      // The kernels write the workbook beside the report, wherever --out puts it.
+      env: { ...kernelEnv(process.env), REPORTS_DIR: outDir },
       parameters,
       // run.json once 02 has written it (engine, dataset), the parameters before that.
       facts: async () => (await readRunManifest(runDirFor(params)).catch(() => undefined)) ?? { params },

@@ -1,15 +1,16 @@
 // The Excel workbook reports/Deeplearning-showcase_Tables.xlsx: one sheet per table, bold frozen
 // header, number formats (seconds 0.0, fractions 0.0%, milliseconds 0.00), column widths and the
 // best value of each numeric column highlighted (max for accuracy/throughput, min for loss/time/errors).
+import * as path from "node:path";
 import type { Workbook, Worksheet } from "exceljs";
 import { writeFileAtomic } from "../io/atomic";
-import { projectPath } from "../paths";
+import { reportsDir } from "../paths";
 import type { ReportFrame } from "./frames";
 import { frameRows } from "./frames";
 import type { ColumnFormat, ColumnSpec } from "./tables";
 
 export const WORKBOOK_FILE = "Deeplearning-showcase_Tables.xlsx";
-export const defaultWorkbookPath = () => projectPath("reports", WORKBOOK_FILE);
+export const defaultWorkbookPath = () => path.join(reportsDir(), WORKBOOK_FILE);
 
 export const NUMBER_FORMATS: Record<ColumnFormat, string | undefined> = {
   text: undefined,
