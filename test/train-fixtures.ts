@@ -27,8 +27,11 @@ export function tinyEnv(dir: string, overrides: Record<string, string> = {}): Re
   };
 }
 
-/** Trains in a child process (test/train-resume-child.ts) and kills it with SIGKILL inside the first batch of `arch`'s `epoch`. */
-export async function trainUntilKilled(env: Record<string, string>, arch: string, epoch: number): Promise<void> {
+/**
+ * Trains in a child process (test/train-resume-child.ts) and kills it with SIGKILL inside the first
+ * batch of `arch`'s `epoch`; returns the progress events seen until then.
+ */
+export async function trainUntilKilled(env: Record<string, string>, arch: string, epoch: number): Promise<TrainProgress[]> {
   const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "train-resume-child.ts")], {
     env: { ...process.env, ...env, HOLD_AT_EPOCH: `${arch}:${epoch}` },
     stdio: ["ignore", "pipe", "pipe"],
@@ -36,12 +39,15 @@ export async function trainUntilKilled(env: Record<string, string>, arch: string
   let stderr = "";
   child.stderr.on("data", (chunk) => (stderr += chunk));
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
+  const seen: TrainProgress[] = [];
   for await (const line of createInterface({ input: child.stdout })) {
     const progress = JSON.parse(line) as TrainProgress;
+    seen.push(progress);
     if (progress.phase === "train" && progress.arch === arch && progress.epoch === epoch) {
       child.kill("SIGKILL");
       break;
     }
   }
   assert.equal(await exited, "SIGKILL", `the child was killed, not finished (stderr: ${stderr.slice(-500)})`);
+  return seen;
 }

@@ -4,15 +4,13 @@
 // numbers of a run that was never interrupted.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { createInterface } from "node:readline";
 import { resolveParams } from "../lib/config";
 import { selectEngine } from "../lib/engine";
-import { isContinuous, loadRun, runTraining, type TrainProgress } from "../lib/train";
-import { tinyEnv } from "./train-fixtures";
+import { isContinuous, loadRun, runTraining } from "../lib/train";
+import { tinyEnv, trainUntilKilled } from "./train-fixtures";
 
 const EPOCHS = 3;
 
@@ -20,24 +18,7 @@ test("a run killed with SIGKILL mid-epoch resumes from the last completed epoch 
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "showcase-resume-"));
   try {
     const env = tinyEnv(dir, { ARCHS: "mobilenet,mobilenet_v2", EPOCHS: String(EPOCHS), RUN_ID: "killed" });
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "train-resume-child.ts")], {
-      env: { ...process.env, ...env, HOLD_AT_EPOCH: "mobilenet_v2:2" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stderr = "";
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    const seen: TrainProgress[] = [];
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
-    for await (const line of createInterface({ input: child.stdout })) {
-      const progress = JSON.parse(line) as TrainProgress;
-      seen.push(progress);
-      if (progress.phase === "train" && progress.arch === "mobilenet_v2" && progress.epoch === 2) {
-        child.kill("SIGKILL");
-        break;
-      }
-    }
-    const { signal } = await exited;
-    assert.equal(signal, "SIGKILL", `the child was killed, not finished (stderr: ${stderr.slice(-500)})`);
+    const seen = await trainUntilKilled(env, "mobilenet_v2", 2);
     assert.ok(seen.some((p) => p.arch === "mobilenet" && p.phase === "done"), "the first architecture finished before the kill");
 
     const runDir = path.join(dir, "runs", "killed");
