@@ -94,57 +94,8 @@ export async function evaluateRun(params: RunParams, opts: EvaluateOptions): Pro
 
 async function evaluateLocked(params: RunParams, opts: EvaluateOptions): Promise<EvaluateOutcome> {
   const log = opts.log ?? ((line: string) => console.log(line));
-  const runDir = runDirFor(params);
-  const hasRun = await fileExists(path.join(runDir, "run.json"));
-  const sharded = !hasRun && (await fileExists(path.join(runDir, RUN_LIST_FILE)));
-  if (!hasRun && !sharded && !opts.latencyOnly) {
-    throw new RunNotFoundError(`no run at ${runDir}: train first (notebook 02 or \`npx showcase train\`), choose a run with RUN_ID / --run-id, or measure latency only with --latency-only`);
-  }
-  const results = hasRun || sharded ? await loadRunResults(runDir) : undefined;
-  const histories: ArchHistory[] = results?.histories ?? [];
-  // Latency alone needs only one image: any prepared manifest will do, so nothing is re-prepared.
-  const anyManifest = manifestPathFor(params);
-  const { manifest: dataset, manifestPath } =
-    !results && (await fileExists(anyManifest)) ? { manifest: await loadManifest(anyManifest), manifestPath: anyManifest } : await datasetOfRun(params, results?.manifest, log);
-  const cacheDir = path.join(path.dirname(manifestPath), "cache"); // the decode cache training filled
-
-  const evaluations: Evaluation[] = [];
-  if (sharded) log("sharded run (results/<key>/): tables and charts come from every key's history; per-image predictions are computed for single-machine runs only");
-  if (!opts.latencyOnly && !sharded) {
-    for (const history of histories) {
-      const target = evaluationPath({ runDir, arch: history.arch });
-      if (!opts.force && (await fileExists(target))) {
-        evaluations.push(await readJson<Evaluation>(target));
-        log(`${history.arch}: evaluation exists, kept (${target})`);
-        continue;
-      }
-      let model: tf.LayersModel;
-      try {
-        model = await loadTrainedModel(runDir, history.arch);
-      } catch (error) {
-        // A history without its model (copied without model/, or saved by an older version): say so, go on.
-        log(`${history.arch}: no predictions — ${(error as Error).message}`);
-        continue;
-      }
-      try {
-        const evaluation = await predictSplit({
-          arch: history.arch,
-          displayName: history.displayName,
-          model,
-          batches: evalBatches({ manifest: dataset, split: "validation", imageSize: history.inputSize, batchSize: params.batchSize, cacheDir }),
-          preprocess: preprocessFor(history.arch),
-          classes: dataset.classes,
-          imageRoot: imageRootOf(dataset),
-          signal: opts.signal,
-        });
-        await saveEvaluation({ runDir, evaluation });
-        evaluations.push(evaluation);
-        log(`${history.arch}: accuracy ${(100 * evaluation.accuracy).toFixed(1)} % on ${evaluation.images} validation images, log loss ${evaluation.logLoss.toFixed(4)}`);
-      } finally {
-        model.dispose();
-      }
-    }
-  }
+  const { runDir, hasRun, sharded, histories, dataset, cacheDir } = await findRun(params, opts, log);
+  const evaluations = opts.latencyOnly || sharded ? [] : await predictValidation({ runDir, histories, dataset, cacheDir, params, opts, log });
 
   // Latency: trained models when this machine has them, else untrained ones of the same graph
   // (the cost of a forward pass does not depend on the weights' values). tfjs first, then ONNX Runtime
@@ -183,6 +134,73 @@ async function evaluateLocked(params: RunParams, opts: EvaluateOptions): Promise
     }
   }
   return { runDir, models: tfjs.file.models, evaluations, latencyPath: tfjs.path, latency: tfjs.file, onnx };
+}
+
+/** Phase 1: the run to evaluate (single machine, or a sharded grid) and the dataset it was trained on. */
+async function findRun(params: RunParams, opts: EvaluateOptions, log: (line: string) => void) {
+  const runDir = runDirFor(params);
+  const hasRun = await fileExists(path.join(runDir, "run.json"));
+  const sharded = !hasRun && (await fileExists(path.join(runDir, RUN_LIST_FILE)));
+  if (!hasRun && !sharded && !opts.latencyOnly) {
+    throw new RunNotFoundError(`no run at ${runDir}: train first (notebook 02 or \`npx showcase train\`), choose a run with RUN_ID / --run-id, or measure latency only with --latency-only`);
+  }
+  const results = hasRun || sharded ? await loadRunResults(runDir) : undefined;
+  const histories: ArchHistory[] = results?.histories ?? [];
+  // Latency alone needs only one image: any prepared manifest will do, so nothing is re-prepared.
+  const anyManifest = manifestPathFor(params);
+  const { manifest: dataset, manifestPath } =
+    !results && (await fileExists(anyManifest)) ? { manifest: await loadManifest(anyManifest), manifestPath: anyManifest } : await datasetOfRun(params, results?.manifest, log);
+  const cacheDir = path.join(path.dirname(manifestPath), "cache"); // the decode cache training filled
+  if (sharded) log("sharded run (results/<key>/): tables and charts come from every key's history; per-image predictions are computed for single-machine runs only");
+  return { runDir, hasRun, sharded, histories, dataset, cacheDir };
+}
+
+/** Phase 2: predictions on the validation split for every finished architecture, each saved at once (kept when present). */
+async function predictValidation(opts: {
+  runDir: string;
+  histories: ArchHistory[];
+  dataset: DatasetManifest;
+  cacheDir: string;
+  params: RunParams;
+  opts: EvaluateOptions;
+  log: (line: string) => void;
+}): Promise<Evaluation[]> {
+  const { runDir, dataset, cacheDir, params, log } = opts;
+  const evaluations: Evaluation[] = [];
+  for (const history of opts.histories) {
+    const target = evaluationPath({ runDir, arch: history.arch });
+    if (!opts.opts.force && (await fileExists(target))) {
+      evaluations.push(await readJson<Evaluation>(target));
+      log(`${history.arch}: evaluation exists, kept (${target})`);
+      continue;
+    }
+    let model: tf.LayersModel;
+    try {
+      model = await loadTrainedModel(runDir, history.arch);
+    } catch (error) {
+      // A history without its model (copied without model/, or saved by an older version): say so, go on.
+      log(`${history.arch}: no predictions — ${(error as Error).message}`);
+      continue;
+    }
+    try {
+      const evaluation = await predictSplit({
+        arch: history.arch,
+        displayName: history.displayName,
+        model,
+        batches: evalBatches({ manifest: dataset, split: "validation", imageSize: history.inputSize, batchSize: params.batchSize, cacheDir }),
+        preprocess: preprocessFor(history.arch),
+        classes: dataset.classes,
+        imageRoot: imageRootOf(dataset),
+        signal: opts.opts.signal,
+      });
+      await saveEvaluation({ runDir, evaluation });
+      evaluations.push(evaluation);
+      log(`${history.arch}: accuracy ${(100 * evaluation.accuracy).toFixed(1)} % on ${evaluation.images} validation images, log loss ${evaluation.logLoss.toFixed(4)}`);
+    } finally {
+      model.dispose();
+    }
+  }
+  return evaluations;
 }
 
 /** Times every architecture on one runtime; keeps what this machine already measured unless forced. */
