@@ -102,7 +102,7 @@ test("bad parameters and options fail at once with exit code 2, before any kerne
   };
   try {
     for (const [env, args, message] of [
-      [{ PROFILE: "huge" }, [], /invalid PROFILE="huge": allowed one of quick, full/],
+      [{ PROFILE: "huge" }, [], /invalid PROFILE="huge": allowed one of quick, lite, full/],
       [{ ARCHS: "vgg16" }, [], /invalid ARCHS="vgg16"/],
       [{ CELL_TIMEOUT_S: "0" }, [], /invalid CELL_TIMEOUT_S="0"/],
       [{}, ["--notebooks", "07"], /unknown notebook "07": allowed 01, 02, 03/],
