@@ -10,6 +10,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import { buildArchitecture, loadKerasWeights, preprocessInput } from "../lib/models";
 import { loadH5wasm } from "../lib/models/keras-h5";
 import { sharedPath } from "../lib/paths";
+import { type FileWeight, writeKerasH5 } from "./keras-h5-writer";
 
 const workDir = mkdtempSync(path.join(tmpdir(), "models-h5-"));
 
@@ -30,12 +31,6 @@ function buildSmallModel(): tf.LayersModel {
   return tf.model({ inputs: input, outputs: output });
 }
 
-interface FileWeight {
-  name: string;
-  shape: number[];
-  values: Float32Array;
-}
-
 /** The layers of `model` as Keras would save them, with deterministic values 0.001·k. */
 function kerasLayersOf(model: tf.LayersModel): Array<{ name: string; weights: FileWeight[] }> {
   let k = 0;
@@ -47,29 +42,6 @@ function kerasLayersOf(model: tf.LayersModel): Array<{ name: string; weights: Fi
       return { name: `${layer.name}/${weight.originalName.split("/").pop()}:0`, shape, values };
     }),
   }));
-}
-
-/** Writes a Keras 2 weights file: layer_names (optionally split), weight_names, nested datasets. */
-async function writeKerasH5(file: string, layers: Array<{ name: string; weights: FileWeight[] }>, opts: { split?: boolean; modelWeights?: boolean } = {}): Promise<void> {
-  const h5wasm = await loadH5wasm();
-  const h5 = new h5wasm.File(file, "w");
-  const root = opts.modelWeights ? h5.create_group("model_weights") : h5;
-  const names = layers.map((layer) => layer.name);
-  if (opts.split) {
-    const half = Math.ceil(names.length / 2);
-    root.create_attribute("layer_names0", names.slice(0, half));
-    root.create_attribute("layer_names1", names.slice(half));
-  } else {
-    root.create_attribute("layer_names", names);
-  }
-  for (const layer of layers) {
-    const group = root.create_group(layer.name);
-    group.create_attribute("weight_names", layer.weights.map((w) => w.name), [layer.weights.length], "S32");
-    if (layer.weights.length === 0) continue;
-    const inner = group.create_group(layer.name);
-    for (const weight of layer.weights) inner.create_dataset({ name: weight.name.split("/").pop() as string, data: weight.values, shape: weight.shape, dtype: "<f" });
-  }
-  h5.close();
 }
 
 function weightValues(model: tf.LayersModel, layerName: string): Float32Array[] {
