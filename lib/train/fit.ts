@@ -226,18 +226,7 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
       const started = performance.now();
       extractor = featureExtractor(transfer.base);
       emit({ phase: "features", epoch: epochs.length, message: `validation features (${opts.dataset.splits.validation.length} images, once)` });
-      const parts: { xs: tf.Tensor2D[]; ys: tf.Tensor2D[] } = { xs: [], ys: [] };
-      for await (const batch of evalBatches({ manifest: opts.dataset, split: "validation", imageSize: inputSize, batchSize: params.batchSize, cacheDir: opts.cacheDir })) {
-        if (opts.signal?.aborted) {
-          tf.dispose([...parts.xs, ...parts.ys, batch.xs, batch.ys]);
-          throw new TrainingAbortedError(arch, epochs.length + 1);
-        }
-        parts.xs.push(extractFeatures(extractor.model, batch.xs, mode));
-        parts.ys.push(batch.ys);
-        batch.xs.dispose();
-      }
-      validationFeatures = { xs: tf.concat(parts.xs) as tf.Tensor2D, ys: tf.concat(parts.ys) as tf.Tensor2D };
-      tf.dispose([...parts.xs, ...parts.ys]);
+      validationFeatures = await validationFeaturesOf(extractor.model, { ...opts, inputSize, mode, nextEpoch: epochs.length + 1 });
       spent.validationFeatures += seconds(started);
     }
 
@@ -246,73 +235,27 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
     for (let epoch = epochs.length + 1; epoch <= params.epochs && !stoppedEarly; epoch++) {
       const epochStarted = performance.now();
       const sampler = startGpuSampler({ intervalMs: 1000 });
-      const accumulator = new EpochAccumulator();
-      let trainMs = 0;
-      let batch = 0;
+      let epochRun: { accumulator: EpochAccumulator; trainMs: number };
       try {
-        for await (const { xs, ys } of trainBatches({
-          manifest: opts.dataset,
-          imageSize: inputSize,
-          batchSize: params.batchSize,
-          seed: params.seed,
-          epoch,
-          stepsPerEpoch: params.stepsPerEpoch,
-          augment: STUDY_AUGMENT,
-          cacheDir: opts.cacheDir,
-        })) {
-          const stepStarted = performance.now();
-          try {
-            if (opts.signal?.aborted) throw new TrainingAbortedError(arch, epoch);
-            if (frozen) {
+        // One step per batch: the frozen head on the base's features, or the whole model (micro-batched).
+        const step = frozen
+          ? async (xs: tf.Tensor, ys: tf.Tensor) => {
               const features = extractFeatures(extractor!.model, xs, mode);
               try {
-                accumulator.add(await trainStepAsync({ model: transfer.head, optimizer, xs: features, ys }));
+                return await trainStepAsync({ model: transfer.head, optimizer, xs: features, ys });
               } finally {
                 features.dispose();
               }
-            } else {
-              accumulator.add(await trainStepAsync({ model: transfer.model, optimizer, xs, ys, microBatchSize, prepare }));
             }
-          } finally {
-            tf.dispose([xs, ys]);
-          }
-          trainMs += performance.now() - stepStarted;
-          batch += 1;
-          const imagesPerSecond = accumulator.imageCount / (seconds(epochStarted) || 1e-9);
-          const secondsPerBatch = seconds(epochStarted) / batch;
-          emit({
-            phase: "train",
-            epoch,
-            batch,
-            batches,
-            loss: accumulator.loss,
-            accuracy: accumulator.accuracy,
-            imagesPerSecond,
-            etaSeconds: secondsPerBatch * (batches - batch + (params.epochs - epoch) * batches),
-          });
-        }
+          : (xs: tf.Tensor, ys: tf.Tensor) => trainStepAsync({ model: transfer.model, optimizer, xs, ys, microBatchSize, prepare });
+        epochRun = await trainEpoch({ ...opts, epoch, epochStarted, inputSize, batches, step, emit });
       } catch (error) {
         sampler.stop();
         throw error;
       }
+      const { accumulator, trainMs } = epochRun;
 
-      // validation after every epoch (inference mode, no augmentation)
-      const validation = { lossSum: 0, correct: 0, images: 0 };
-      const add = (part: typeof validation) => {
-        validation.lossSum += part.lossSum;
-        validation.correct += part.correct;
-        validation.images += part.images;
-      };
-      if (validationFeatures) add(await evaluateBatch({ model: transfer.head, xs: validationFeatures.xs, ys: validationFeatures.ys, batchSize: 256 }));
-      else {
-        for await (const { xs, ys } of evalBatches({ manifest: opts.dataset, split: "validation", imageSize: inputSize, batchSize: params.batchSize, cacheDir: opts.cacheDir })) {
-          try {
-            add(await evaluateBatch({ model: transfer.model, xs, ys, prepare, batchSize: params.batchSize }));
-          } finally {
-            tf.dispose([xs, ys]);
-          }
-        }
-      }
+      const validation = await validate(transfer, { ...opts, inputSize, prepare, validationFeatures });
       const gpu = sampler.stop();
       const epochSeconds = seconds(epochStarted);
       const log: EpochLog = {
@@ -372,6 +315,97 @@ export async function trainArchitecture(opts: TrainArchitectureOptions): Promise
     optimizer.dispose();
     disposeTransferModel(transfer);
   }
+}
+
+/** Phase: one epoch of training steps on augmented batches, with progress after each step. */
+async function trainEpoch(
+  opts: TrainArchitectureOptions & {
+    epoch: number;
+    epochStarted: number;
+    inputSize: number;
+    batches: number;
+    step: (xs: tf.Tensor, ys: tf.Tensor) => Promise<{ loss: number; accuracy: number; images: number }>;
+    emit: (progress: Partial<TrainProgress> & Pick<TrainProgress, "phase" | "epoch">) => void;
+  },
+): Promise<{ accumulator: EpochAccumulator; trainMs: number }> {
+  const { params, epoch, epochStarted, batches } = opts;
+  const accumulator = new EpochAccumulator();
+  let trainMs = 0;
+  let batch = 0;
+  for await (const { xs, ys } of trainBatches({
+    manifest: opts.dataset,
+    imageSize: opts.inputSize,
+    batchSize: params.batchSize,
+    seed: params.seed,
+    epoch,
+    stepsPerEpoch: params.stepsPerEpoch,
+    augment: STUDY_AUGMENT,
+    cacheDir: opts.cacheDir,
+  })) {
+    const stepStarted = performance.now();
+    try {
+      if (opts.signal?.aborted) throw new TrainingAbortedError(opts.arch, epoch);
+      accumulator.add(await opts.step(xs, ys));
+    } finally {
+      tf.dispose([xs, ys]);
+    }
+    trainMs += performance.now() - stepStarted;
+    batch += 1;
+    const imagesPerSecond = accumulator.imageCount / (seconds(epochStarted) || 1e-9);
+    const secondsPerBatch = seconds(epochStarted) / batch;
+    opts.emit({
+      phase: "train",
+      epoch,
+      batch,
+      batches,
+      loss: accumulator.loss,
+      accuracy: accumulator.accuracy,
+      imagesPerSecond,
+      etaSeconds: secondsPerBatch * (batches - batch + (params.epochs - epoch) * batches),
+    });
+  }
+  return { accumulator, trainMs };
+}
+
+/** Phase (frozen transfer): the validation split's features, extracted once in inference mode. */
+async function validationFeaturesOf(
+  extractor: tf.LayersModel,
+  opts: TrainArchitectureOptions & { inputSize: number; mode: Parameters<typeof preprocessInput>[1]; nextEpoch: number },
+): Promise<{ xs: tf.Tensor2D; ys: tf.Tensor2D }> {
+  const parts: { xs: tf.Tensor2D[]; ys: tf.Tensor2D[] } = { xs: [], ys: [] };
+  for await (const batch of evalBatches({ manifest: opts.dataset, split: "validation", imageSize: opts.inputSize, batchSize: opts.params.batchSize, cacheDir: opts.cacheDir })) {
+    if (opts.signal?.aborted) {
+      tf.dispose([...parts.xs, ...parts.ys, batch.xs, batch.ys]);
+      throw new TrainingAbortedError(opts.arch, opts.nextEpoch);
+    }
+    parts.xs.push(extractFeatures(extractor, batch.xs, opts.mode));
+    parts.ys.push(batch.ys);
+    batch.xs.dispose();
+  }
+  const features = { xs: tf.concat(parts.xs) as tf.Tensor2D, ys: tf.concat(parts.ys) as tf.Tensor2D };
+  tf.dispose([...parts.xs, ...parts.ys]);
+  return features;
+}
+
+/** Phase: validation after an epoch (inference mode, no augmentation), summed over the split. */
+async function validate(
+  transfer: TransferModel,
+  opts: TrainArchitectureOptions & { inputSize: number; prepare: (x: tf.Tensor) => tf.Tensor; validationFeatures?: { xs: tf.Tensor2D; ys: tf.Tensor2D } },
+): Promise<{ lossSum: number; correct: number; images: number }> {
+  if (opts.validationFeatures) return evaluateBatch({ model: transfer.head, xs: opts.validationFeatures.xs, ys: opts.validationFeatures.ys, batchSize: 256 });
+  const validation = { lossSum: 0, correct: 0, images: 0 };
+  const batchSize = opts.params.batchSize;
+  for await (const { xs, ys } of evalBatches({ manifest: opts.dataset, split: "validation", imageSize: opts.inputSize, batchSize, cacheDir: opts.cacheDir })) {
+    try {
+      const part = await evaluateBatch({ model: transfer.model, xs, ys, prepare: opts.prepare, batchSize });
+      validation.lossSum += part.lossSum;
+      validation.correct += part.correct;
+      validation.images += part.images;
+    } finally {
+      tf.dispose([xs, ys]);
+    }
+  }
+  return validation;
 }
 
 export const CALIBRATION_IMAGES = 32;
