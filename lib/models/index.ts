@@ -1,7 +1,7 @@
 // The model zoo: the eight Keras Applications architectures, their registry, Keras .h5 weights,
 // preprocessing and the transfer-learning head.
 export { ARCH_IDS, type ArchId, isArchId } from "../ids";
-export { alphaFor, alphaNote, allowedAlphas, formatAlpha, hasWidthMultiplier, WIDTH_MULTIPLIERS, widthLabel } from "./width";
+export { alphaFor, alphaNote, allowedAlphas, archsWithWidth, formatAlpha, hasWidthMultiplier, WIDTH_MULTIPLIERS, widthLabel } from "./width";
 export type { BuildOptions, Pooling } from "./common";
 export { ARCHITECTURES, type ArchSpec, buildArchitecture, defineRegistry, getArchSpec, inputSizeFor, KERAS_WEIGHTS_BASE_URL, type WeightsFile, type WeightsHash } from "./registry";
 export { PREPROCESS_MODES, type PreprocessMode, preprocessInput } from "./preprocess";

@@ -47,13 +47,20 @@ export function allowedAlphas(archs: readonly string[]): { values: number[]; tex
  * What ALPHA did in a run with other architectures too: "ALPHA=0.25 applies to MobileNet only;
  * ResNet50 has no width multiplier". undefined when ALPHA is unset or every network has one.
  */
-export function alphaNote(alpha: number | undefined, archs: readonly string[], name: (arch: string) => string = (arch) => arch): string | undefined {
+export function alphaNote(alpha: number | undefined, archs: readonly string[]): string | undefined {
   if (alpha === undefined) return undefined;
   const withWidth = archs.filter(hasWidthMultiplier);
   const without = archs.filter((arch) => !hasWidthMultiplier(arch));
   if (without.length === 0) return undefined;
-  const list = (items: readonly string[]) => items.map(name).join(", ");
+  const list = (items: readonly string[]) => items.join(", ");
   const have = without.length === 1 ? "has" : "have";
   if (withWidth.length === 0) return `ALPHA=${formatAlpha(alpha)} is ignored: ${list(without)} ${have} no width multiplier`;
   return `ALPHA=${formatAlpha(alpha)} applies to ${list(withWidth)} only; ${list(without)} ${have} no width multiplier`;
+}
+
+/** The architectures of a run with their widths, and ALPHA's note: "resnet50, mobilenet α=0.25 (ALPHA=0.25 applies to …)". */
+export function archsWithWidth(archs: readonly string[], alpha: number | undefined): string {
+  const names = archs.map((arch) => widthLabel(arch, alphaFor(arch, alpha))).join(", ");
+  const note = alphaNote(alpha, archs);
+  return note ? `${names} (${note})` : names;
 }

@@ -5,7 +5,7 @@
 import { formatTransfer, type RunParams } from "../config";
 import type { EngineDescription } from "../engine/types";
 import { escapeHtml } from "../html";
-import { alphaFor, alphaNote, widthLabel } from "../models/width";
+import { archsWithWidth } from "../models/width";
 
 /** The fields of run.json the facts come from; `engine` and `dataset` are absent before training. */
 export interface RunFactsSource {
@@ -29,18 +29,11 @@ export function runFacts(source: RunFactsSource): RunFact[] {
     { label: "Data", value: synthetic ? "SYNTHETIC (generated drawings, not photos)" : `real photos (${dataset?.dataset ?? params.dataDir})`, caution: synthetic },
     { label: "Weights", value: random ? "random (no ImageNet weights)" : "ImageNet (Keras)", caution: random },
     // the width is part of what the numbers are: shown whenever ALPHA chose one
-    ...(params.archs && params.alpha !== undefined ? [{ label: "Networks", value: networksText(params.archs, params.alpha), caution: false }] : []),
+    ...(params.archs && params.alpha !== undefined ? [{ label: "Networks", value: archsWithWidth(params.archs, params.alpha), caution: false }] : []),
     { label: "Transfer", value: formatTransfer(params.transfer), caution: false },
     { label: "Engine", value: engine ? engine.engine : `ENGINE=${params.engine} (chosen when training)`, caution: false },
     { label: "Device", value: engine ? engine.device : "not chosen yet", caution: false },
   ];
-}
-
-/** "mobilenet α=0.25" — with ALPHA's note when other networks have no width ("… applies to mobilenet only; …"). */
-function networksText(archs: readonly string[], alpha: number | undefined): string {
-  const names = archs.map((arch) => widthLabel(arch, alphaFor(arch, alpha))).join(", ");
-  const note = alphaNote(alpha, archs);
-  return note ? `${names} (${note})` : names;
 }
 
 /** One Markdown line: "**Data:** … · **Weights:** … · …" (cautions in bold). */

@@ -7,7 +7,7 @@ import type { MachineInventory } from "../system/index";
 import type { ArchHistory, EpochLog } from "../train/types";
 import { resolveWorkerCount } from "../train/worker-count";
 import { escapeHtml } from "../html";
-import { alphaFor, alphaNote, formatAlpha } from "../models/width";
+import { archsWithWidth } from "../models/width";
 
 const fixed = (value: number | undefined | null, digits: number) => (value === undefined || value === null || !Number.isFinite(value) ? "–" : value.toFixed(digits));
 
@@ -118,8 +118,7 @@ export function epochTablesHtml(histories: readonly ArchHistory[]): string {
 export function runSetupMarkdown(opts: { params: RunParams; engine: EngineDescription }): string {
   const { params, engine } = opts;
   const lines = [
-    `- **Architectures** (${params.archs.length}): ${params.archs.map((arch) => (alphaFor(arch, params.alpha) === undefined ? arch : `${arch} α=${formatAlpha(params.alpha!)}`)).join(", ")}` +
-      (alphaNote(params.alpha, params.archs) ? ` (${alphaNote(params.alpha, params.archs)})` : ""),
+    `- **Architectures** (${params.archs.length}): ${archsWithWidth(params.archs, params.alpha)}`,
     `- **Protocol**: ${params.epochs} epochs · ${params.imageSize} px · batch ${params.batchSize}` +
       ` · ${params.stepsPerEpoch ? `${params.stepsPerEpoch} steps per epoch` : "one pass over the training split per epoch"}` +
       ` · ${params.optimizer} (learning rate ${params.learningRate})` +
