@@ -126,7 +126,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   }
   if (opts.sections.includes("train")) {
     const pairs = archsFor("train").flatMap((arch) => opts.trainSizes.map((size) => `${arch}@${size}`));
-    const { queuesWorkOnDevice } = await import("../engine/index");
+    const { queuesWorkOnDevice } = await import("../engine/capabilities");
     if (queuesWorkOnDevice()) {
       const { benchDeviceTraining } = await import("./device-train");
       await section("train", `Full training on the device, batch ${opts.batch}, medians per step`, pairs, async (pair) => {

@@ -24,6 +24,15 @@ export function augmentsOnHost(): boolean {
   return ["cpu", "wasm", "tensorflow"].includes(tf.getBackend());
 }
 
+/**
+ * True when the active engine queues work on a device (webgpu): a training step then has a host part
+ * and a device part, its device traffic can be counted (measureDeviceTraffic), and reads must be
+ * awaited (synchronous reads do not work on webgpu under Node).
+ */
+export function queuesWorkOnDevice(): boolean {
+  return tf.getBackend() === "webgpu";
+}
+
 /** Whether the active backend has a kernel for `kernelName` (e.g. "Transform"). */
 export function hasKernel(kernelName: string): boolean {
   return tf.getKernel(kernelName, tf.getBackend()) !== undefined;

@@ -43,15 +43,6 @@ function backendVersions(): Record<string, string> {
   return versions;
 }
 
-/**
- * True when the active engine queues work on a device (webgpu): a training step then has a host part
- * and a device part, its device traffic can be counted (measureDeviceTraffic), and reads must be
- * awaited (synchronous reads do not work on webgpu under Node).
- */
-export function queuesWorkOnDevice(): boolean {
-  return isBackendActive("webgpu");
-}
-
 const BACKEND_ENGINES: Record<string, EngineName> = { cpu: "cpu", wasm: "wasm", webgpu: "webgpu", tensorflow: "tfjs-node" };
 
 /** The engine tfjs is running on now: the selection if it is still active, else what tfjs reports. */
