@@ -9,7 +9,7 @@ import { decodeOne, evalBatches, imageRootOf, loadManifest, manifestPathFor } fr
 import type { DatasetManifest } from "../data/types";
 import type { EngineDescription } from "../engine/types";
 import { fileExists, readJson, removeStaleTempFiles } from "../io/atomic";
-import { buildTransferModel, disposeTransferModel, getArchSpec, inputSizeFor, preprocessInput } from "../models/index";
+import { alphaFor, buildTransferModel, disposeTransferModel, getArchSpec, inputSizeFor, preprocessInput, widthLabel } from "../models/index";
 import { collectInventory, machineSlug } from "../system/index";
 import { acquireRunLock, datasetFor, loadTrainedModel, runDirFor } from "../train/index";
 import type { ArchHistory, RunManifest } from "../train/types";
@@ -102,7 +102,7 @@ async function evaluateLocked(params: RunParams, opts: EvaluateOptions): Promise
   // on the same models exported, with the same protocol, each in a latency file of its own.
   const inventory = await collectInventory({ engine: opts.engine });
   const machine = machineSlug(inventory);
-  const archs = histories.length > 0 && !sharded ? histories.map((h) => ({ arch: h.arch as string, displayName: h.displayName, inputSize: h.inputSize })) : params.archs.map((arch) => ({ arch: arch as string, displayName: getArchSpec(arch).displayName, inputSize: inputSizeFor(arch, params.imageSize) }));
+  const archs = histories.length > 0 && !sharded ? histories.map((h) => ({ arch: h.arch as string, displayName: h.displayName, inputSize: h.inputSize })) : params.archs.map((arch) => ({ arch: arch as string, displayName: widthLabel(getArchSpec(arch).displayName, alphaFor(arch, params.alpha)), inputSize: inputSizeFor(arch, params.imageSize) }));
   const imagePath = dataset.splits.validation[0]?.path ?? dataset.splits.train[0]?.path;
   if (!imagePath) throw new Error(`dataset ${dataset.dataset} has no images to time predictions on — prepare it first (notebook 01 or \`npx showcase data\`)`);
   const common = { runDir, hasRun, params, machine, inventory, archs, imagePath, classes: dataset.classes.length, opts, log };
@@ -239,7 +239,7 @@ async function measureRuntimeLatency(opts: {
       dispose = () => model.dispose();
     } else {
       models = "untrained";
-      const transfer = await buildTransferModel(arch, { inputSize, classes: opts.classes, weights: "none", weightsDir: params.weightsDir });
+      const transfer = await buildTransferModel(arch, { inputSize, classes: opts.classes, weights: "none", weightsDir: params.weightsDir, alpha: alphaFor(arch, params.alpha) });
       model = transfer.model;
       dispose = () => disposeTransferModel(transfer);
     }
