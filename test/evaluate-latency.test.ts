@@ -7,7 +7,8 @@ import * as path from "node:path";
 import { test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { measureLatency, measureModelLatency, percentileNearestRank } from "../lib/evaluate/latency";
-import { type LatencyFile, LATENCY_SCHEMA, latencyFileName, loadLatencyFiles, mergeLatency, saveLatencyFile } from "../lib/evaluate/latency-file";
+import { latencyFileName, loadLatencyFiles, mergeLatency, saveLatencyFile } from "../lib/evaluate/latency-file";
+import { type LatencyFile, LATENCY_SCHEMA } from "../lib/schemas/latency";
 import type { EngineDescription } from "../lib/engine/types";
 
 /** A clock that only moves when a call "takes" time: call i takes durations[i] ms. */

@@ -2,10 +2,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { LatencyRow } from "../lib/evaluate/latency-file";
-import { type Evaluation, scorePredictions } from "../lib/evaluate/predict";
+import { scorePredictions } from "../lib/evaluate/predict";
+import { type Evaluation } from "../lib/schemas/evaluation";
 import { paretoFront, summarize } from "../lib/evaluate/summary";
 import { summaryMarkdown } from "../lib/report/summary-markdown";
-import type { ArchHistory, EpochLog } from "../lib/train/types";
+import type { ArchHistory, EpochLog } from "../lib/schemas/history";
 
 function history(arch: ArchHistory["arch"], valLoss: number[], trainLoss: number[], valAcc: number[]): ArchHistory {
   const epochs: EpochLog[] = valLoss.map((v, i) => ({ epoch: i + 1, trainLoss: trainLoss[i], trainAccuracy: 0.5, validationLoss: v, validationAccuracy: valAcc[i], epochSeconds: 10, imagesPerSecond: 5 }));

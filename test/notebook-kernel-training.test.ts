@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { test } from "node:test";
 import { resolveParams } from "../lib/config";
 import { prepareDataset } from "../lib/data/index";
-import type { RunManifest } from "../lib/train/types";
+import type { RunManifest } from "../lib/schemas/run-manifest";
 import { firstOutput, outputText, runProjectNotebook, tinyRunEnv } from "./project-notebooks";
 
 test("notebooks 02 (WORKERS=1, TRANSFER=finetune) and 03 train and evaluate on wasm with its training kernels", { timeout: 300_000 }, async () => {

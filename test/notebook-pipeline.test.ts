@@ -12,7 +12,7 @@ import { selectEngine } from "../lib/engine";
 import { projectPath } from "../lib/paths";
 import { WORKBOOK_FILE } from "../lib/report/workbook";
 import { loadRun } from "../lib/train";
-import type { RunManifest } from "../lib/train/types";
+import type { RunManifest } from "../lib/schemas/run-manifest";
 import { tinyRunEnv } from "./project-notebooks";
 import { tempDir } from "./temp-dir";
 import { chromiumDom, skipWithout, tool } from "./tools";

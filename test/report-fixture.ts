@@ -3,12 +3,14 @@
 import * as path from "node:path";
 import { writeJsonAtomic } from "../lib/io/atomic";
 import type { EngineDescription } from "../lib/engine/types";
-import { LATENCY_SCHEMA, type LatencyFile } from "../lib/evaluate/latency-file";
-import { type Evaluation, saveEvaluation, scorePredictions } from "../lib/evaluate/predict";
+import { LATENCY_SCHEMA, type LatencyFile } from "../lib/schemas/latency";
+import { saveEvaluation, scorePredictions } from "../lib/evaluate/predict";
+import { type Evaluation } from "../lib/schemas/evaluation";
 import { resolveParams } from "../lib/config";
 import type { RunResults } from "../lib/evaluate/run";
 import type { MachineInventory } from "../lib/system/index";
-import { type ArchHistory, RUN_MANIFEST_SCHEMA, type RunManifest } from "../lib/train/types";
+import { type ArchHistory } from "../lib/schemas/history";
+import { RUN_MANIFEST_SCHEMA, type RunManifest } from "../lib/schemas/run-manifest";
 
 type Arch = ArchHistory["arch"];
 

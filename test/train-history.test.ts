@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EpochAccumulator, bestEpoch, isContinuous, overfittingEpoch, shouldStopEarly } from "../lib/train/history";
-import type { EpochLog } from "../lib/train/types";
+import type { EpochLog } from "../lib/schemas/history";
 
 function logs(trainLoss: number[], validationLoss: number[]): EpochLog[] {
   return trainLoss.map((loss, i) => ({

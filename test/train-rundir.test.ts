@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { PROFILE_DEFAULTS, resolveParams } from "../lib/config";
 import { paramsFromArgs, splitParameterFlags } from "../lib/cli/train";
 import { configOf, describeDifferences, fingerprint, gitState, RunConfigMismatchError } from "../lib/train/run-dir";
-import type { DatasetIdentity } from "../lib/train/types";
+import type { DatasetIdentity } from "../lib/schemas/run-manifest";
 
 const dataset = { contentSha256: "a".repeat(64) } as DatasetIdentity;
 

@@ -3,35 +3,9 @@
 // The runtime (TensorFlow.js, or ONNX Runtime on the exported model) is part of the engine's name.
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import type { EngineDescription } from "../engine/types";
-import { readJson, writeJsonAtomic } from "../io/atomic";
+import { writeJsonAtomic } from "../io/atomic";
 import { ARCH_IDS } from "../ids";
-import type { ArchLatency } from "./latency";
-
-export const LATENCY_SCHEMA = "showcase.latency/1";
-
-/** What ran the network: TensorFlow.js (one of its engines) or ONNX Runtime on the exported model. */
-export type LatencyRuntime = "tfjs" | "onnxruntime";
-
-/** The engine that measured: a tfjs EngineDescription, or ONNX Runtime's execution provider. */
-export type LatencyEngine = Pick<EngineDescription, "backend" | "device" | "threads" | "versions"> & { engine: string } & Partial<Omit<EngineDescription, "engine">>;
-
-export interface LatencyFile {
-  schema: typeof LATENCY_SCHEMA;
-  runId: string;
-  /** machineSlug(inventory): names the file and the table row. */
-  machine: string;
-  engine: LatencyEngine;
-  /** Absent in files written before ONNX Runtime was measured: tfjs. */
-  runtime?: LatencyRuntime;
-  /** The machine inventory (lib/system) as collected when measuring. */
-  inventory: Record<string, unknown>;
-  /** "trained": the run's saved models; "untrained": built from the registry (same graph, same cost). */
-  models: "trained" | "untrained";
-  imageSize: number;
-  createdAt: string;
-  archs: ArchLatency[];
-}
+import { type LatencyFile, type LatencyRuntime, readLatencyFile } from "../schemas/latency";
 
 const FILE_PATTERN = /^latency-(.+)\.json$/;
 
@@ -59,9 +33,7 @@ export async function loadLatencyFiles(runDir: string): Promise<LatencyFile[]> {
   }
   const files: LatencyFile[] = [];
   for (const name of names.filter((n) => FILE_PATTERN.test(n))) {
-    const file = await readJson<LatencyFile>(path.join(runDir, name));
-    if (file.schema !== LATENCY_SCHEMA) throw new Error(`${path.join(runDir, name)}: schema ${JSON.stringify(file.schema)}, expected ${LATENCY_SCHEMA} — re-measure with \`npx showcase evaluate --latency-only\``);
-    files.push(file);
+    files.push(await readLatencyFile(path.join(runDir, name)));
   }
   return files.sort((a, b) => compareText(a.machine, b.machine) || compareText(a.engine.engine, b.engine.engine));
 }

@@ -8,14 +8,17 @@ import type { RunParams } from "../config";
 import { decodeOne, evalBatches, imageRootOf, loadManifest, manifestPathFor } from "../data/index";
 import type { DatasetManifest } from "../data/types";
 import type { EngineDescription } from "../engine/types";
-import { fileExists, readJson, removeStaleTempFiles } from "../io/atomic";
+import { fileExists, removeStaleTempFiles } from "../io/atomic";
 import { alphaFor, buildTransferModel, disposeTransferModel, getArchSpec, inputSizeFor, preprocessInput, widthLabel } from "../models/index";
 import { collectInventory, machineSlug } from "../system/index";
 import { acquireRunLock, datasetFor, loadTrainedModel, runDirFor } from "../train/index";
-import type { ArchHistory, RunManifest } from "../train/types";
+import type { ArchHistory } from "../schemas/history";
+import type { RunManifest } from "../schemas/run-manifest";
+import { type Evaluation, readEvaluation } from "../schemas/evaluation";
+import { LATENCY_SCHEMA, type LatencyEngine, type LatencyFile, type LatencyRuntime, readLatencyFile } from "../schemas/latency";
 import { type ArchLatency, type LatencyBudget, measureModelLatency, type PredictionAgreement, type Predictor } from "./latency";
-import { LATENCY_SCHEMA, type LatencyEngine, type LatencyFile, latencyFileName, type LatencyRuntime, saveLatencyFile } from "./latency-file";
-import { type Evaluation, evaluationPath, predictSplit, saveEvaluation } from "./predict";
+import { latencyFileName, saveLatencyFile } from "./latency-file";
+import { evaluationPath, predictSplit, saveEvaluation } from "./predict";
 import { loadRunResults, RUN_LIST_FILE } from "./run";
 
 /** The run to evaluate is not there: says where it looked and what to do. */
@@ -170,7 +173,7 @@ async function predictValidation(opts: {
   for (const history of opts.histories) {
     const target = evaluationPath({ runDir, arch: history.arch });
     if (!opts.opts.force && (await fileExists(target))) {
-      evaluations.push(await readJson<Evaluation>(target));
+      evaluations.push(await readEvaluation(target));
       log(`${history.arch}: evaluation exists, kept (${target})`);
       continue;
     }
@@ -222,7 +225,7 @@ async function measureRuntimeLatency(opts: {
 }): Promise<{ path: string; file: LatencyFile }> {
   const { runDir, params, machine, engine, log } = opts;
   const latencyPath = path.join(runDir, latencyFileName({ machine, engine: engine.engine }));
-  const previous = !opts.opts.force && (await fileExists(latencyPath)) ? await readJson<LatencyFile>(latencyPath) : undefined;
+  const previous = !opts.opts.force && (await fileExists(latencyPath)) ? await readLatencyFile(latencyPath) : undefined;
   let models: LatencyFile["models"] = "trained";
   const measured: ArchLatency[] = previous ? [...previous.archs] : [];
   const fileOf = () => latencyFileOf({ previous, machine, engine, runtime: opts.runtime, inventory: opts.inventory, runId: params.runId, models, imageSize: params.imageSize, archs: measured });

@@ -5,59 +5,14 @@ import * as tf from "@tensorflow/tfjs";
 import { relativeImagePath } from "../data/image-root";
 import type { ImageRecord } from "../data/types";
 import { writeJsonAtomic } from "../io/atomic";
-import { type Interval, wilsonInterval } from "./stats";
-
-export const EVALUATION_SCHEMA = "showcase.evaluation/1";
+import { EVALUATION_SCHEMA, type Evaluation, type ImagePrediction, type Misclassified } from "../schemas/evaluation";
+import { wilsonInterval } from "./stats";
 
 /** What lib/data's evalBatches yields: 0–255 RGB images (not preprocessed), one-hot labels. */
 export interface EvalBatch {
   xs: tf.Tensor4D;
   ys: tf.Tensor2D;
   records: ImageRecord[];
-}
-
-export interface ImagePrediction {
-  /** Relative to Evaluation.imageRoot ("/" separators); absolute in evaluations written before it existed. */
-  path: string;
-  label: string;
-  predicted: string;
-  /** Softmax probability per class, in `classes` order. */
-  probabilities: number[];
-  correct: boolean;
-}
-
-export interface Misclassified {
-  path: string;
-  label: string;
-  predicted: string;
-  /** Probability the model gave its (wrong) answer. */
-  predictedProbability: number;
-  /** Probability it gave the right class. */
-  trueProbability: number;
-}
-
-export interface Evaluation {
-  schema: typeof EVALUATION_SCHEMA;
-  arch: string;
-  displayName: string;
-  split: string;
-  classes: string[];
-  images: number;
-  correct: number;
-  accuracy: number;
-  accuracyInterval95: Interval;
-  /** Mean categorical cross-entropy with Keras' clipping (ε = 1e-7). */
-  logLoss: number;
-  /** confusion[trueIndex][predictedIndex] */
-  confusion: number[][];
-  /** Images of each true class that were classified as something else. */
-  wrongPerClass: Record<string, number>;
-  misclassified: Misclassified[];
-  predictions: ImagePrediction[];
-  /** This machine's folder the image paths are relative to (lib/data imageRootOf): for thumbnails, never shown. */
-  imageRoot?: string;
-  seconds: number;
-  createdAt: string;
 }
 
 const EPSILON = 1e-7; // Keras backend epsilon, used by categorical_crossentropy

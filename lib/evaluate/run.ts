@@ -3,9 +3,12 @@
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { fileExists, readJson } from "../io/atomic";
-import type { ArchHistory, RunManifest } from "../train/types";
-import { compareArchs, type LatencyFile, loadLatencyFiles } from "./latency-file";
-import { type Evaluation, EVALUATION_SCHEMA } from "./predict";
+import { SchemaError } from "../schemas/check";
+import { type Evaluation, readEvaluation } from "../schemas/evaluation";
+import { type ArchHistory, readHistory } from "../schemas/history";
+import { readRunManifestFile, type RunManifest } from "../schemas/run-manifest";
+import { compareArchs, loadLatencyFiles } from "./latency-file";
+import { type LatencyFile } from "../schemas/latency";
 
 /** An error record (<arch or run key>/error.json) written by a training shard that failed. */
 export interface FailureRecord {
@@ -55,8 +58,12 @@ export async function loadEvaluations(runDir: string): Promise<Evaluation[]> {
   }
   const evaluations: Evaluation[] = [];
   for (const name of names) {
-    const evaluation = await readJson<Evaluation>(path.join(dir, name));
-    if (evaluation.schema === EVALUATION_SCHEMA) evaluations.push(evaluation);
+    // One of another version is left out (notebook 03 writes it anew); a damaged one is an error.
+    const evaluation = await readEvaluation(path.join(dir, name)).catch((error: unknown) => {
+      if (error instanceof SchemaError && error.reason === "version") return undefined;
+      throw error;
+    });
+    if (evaluation) evaluations.push(evaluation);
   }
   return evaluations.sort((a, b) => compareArchs(a.arch, b.arch));
 }
@@ -66,14 +73,14 @@ export async function loadRunResults(runDir: string): Promise<RunResults> {
     throw new Error(`no run at ${runDir}: train first (notebook 02 or \`npx showcase train\`), or set RUN_ID to an existing run under reports/runs/`);
   }
   const manifestPath = path.join(runDir, "run.json");
-  let manifest = (await fileExists(manifestPath)) ? await readJson<RunManifest>(manifestPath) : undefined;
+  let manifest = (await fileExists(manifestPath)) ? await readRunManifestFile(manifestPath) : undefined;
   if (!manifest) {
     // A sharded run has no run.json of its own: every results/<key>/ has one; the first describes the machine and data.
     const keys = (await fs.readdir(path.join(runDir, "results")).catch(() => [] as string[])).sort();
     for (const key of keys) {
       const inner = path.join(runDir, "results", key, "run.json");
       if (await fileExists(inner)) {
-        manifest = await readJson<RunManifest>(inner);
+        manifest = await readRunManifestFile(inner);
         break;
       }
     }
@@ -103,7 +110,7 @@ export async function loadRunResults(runDir: string): Promise<RunResults> {
     const historyPath = path.join(folder, "history.json");
     const errorPath = path.join(folder, "error.json");
     if (await fileExists(historyPath)) {
-      const history = await readJson<ArchHistory>(historyPath);
+      const history = await readHistory(historyPath);
       found.push({ key, sharded, history });
       keysPerArch.set(history.arch, (keysPerArch.get(history.arch) ?? new Set()).add(key));
     } else if (await fileExists(errorPath)) {

@@ -2,9 +2,9 @@
 // worth considering at all (the Pareto set), whether the winner's margin is real, and where training
 // could have stopped. Nothing here names a model; change the numbers and the text changes.
 import { bestEpoch, overfittingEpoch } from "../train/history";
-import type { ArchHistory } from "../train/types";
+import type { ArchHistory } from "../schemas/history";
 import { compareArchs, type LatencyRow } from "./latency-file";
-import type { Evaluation } from "./predict";
+import type { Evaluation } from "../schemas/evaluation";
 import type { FailureRecord } from "./run";
 import { compareClassifiers, type Interval, wilsonInterval } from "./stats";
 

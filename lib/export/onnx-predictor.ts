@@ -2,9 +2,10 @@
 // memory, one session, the same preprocessed NHWC tensors in as tfjs gets.
 import * as tf from "@tensorflow/tfjs";
 import { relativeImagePath } from "../data/image-root";
-import type { EvalBatch, Evaluation } from "../evaluate/predict";
+import type { EvalBatch } from "../evaluate/predict";
+import type { Evaluation } from "../schemas/evaluation";
 import type { PredictionAgreement, Predictor } from "../evaluate/latency";
-import type { LatencyEngine } from "../evaluate/latency-file";
+import type { LatencyEngine } from "../schemas/latency";
 import { availableOnnxProviders, createOnnxSession, type OnnxProvider, type OnnxSession, onnxRuntime, runOnnx } from "./onnx-runtime";
 import { exportToOnnx } from "./to-onnx";
 

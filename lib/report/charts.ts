@@ -1,9 +1,9 @@
 // Plotly figure specs (plain data + layout objects): the study's Graphs 1–4 and the accuracy/latency
 // trade-off. Rendering happens in the notebook (display.ts) or the HTML report.
 import type { LatencyRow } from "../evaluate/latency-file";
-import type { Evaluation } from "../evaluate/predict";
+import type { Evaluation } from "../schemas/evaluation";
 import type { Summary } from "../evaluate/summary";
-import type { ArchHistory } from "../train/types";
+import type { ArchHistory } from "../schemas/history";
 
 export interface PlotlyTrace {
   type: "scatter" | "bar";

@@ -2,7 +2,7 @@
 // (most confident mistakes first): small inline JPEG thumbnails, so the page stays self-contained.
 import * as path from "node:path";
 import sharp from "sharp";
-import type { Evaluation } from "../evaluate/predict";
+import type { Evaluation } from "../schemas/evaluation";
 import { escapeHtml } from "../html";
 
 

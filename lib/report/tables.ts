@@ -4,7 +4,7 @@ import type { LatencyRow } from "../evaluate/latency-file";
 import { mergeLatency } from "../evaluate/latency-file";
 import type { RunResults } from "../evaluate/run";
 import { epochAdvice, type Summary } from "../evaluate/summary";
-import type { ArchHistory } from "../train/types";
+import type { ArchHistory } from "../schemas/history";
 import { formatTransfer } from "../config";
 import { type MachineInventory, machineSlug } from "../system/index";
 import { shareablePath } from "../paths";

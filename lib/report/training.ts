@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { formatTransfer, type RunParams } from "../config";
 import type { EngineDescription } from "../engine/types";
 import type { MachineInventory } from "../system/index";
-import type { ArchHistory, EpochLog } from "../train/types";
+import type { ArchHistory, EpochLog } from "../schemas/history";
 import { resolveWorkerCount } from "../train/worker-count";
 import { escapeHtml } from "../html";
 import { archsWithWidth } from "../models/width";

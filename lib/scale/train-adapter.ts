@@ -6,7 +6,7 @@
 import * as path from "node:path";
 import { parseRunId, type RunParams } from "../config";
 import type { EngineDescription } from "../engine/types";
-import type { ArchHistory } from "../train/types";
+import type { ArchHistory } from "../schemas/history";
 import type { RunMetrics, TrainOne } from "./execute";
 
 /** The numbers the merged table needs from one architecture's history. */

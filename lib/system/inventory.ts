@@ -4,25 +4,8 @@ import * as os from "node:os";
 import { collectVersions } from "../engine/packages";
 import type { EngineDescription } from "../engine/types";
 import { PROJECT_ROOT } from "../paths";
-import { type GpuInfo, queryGpus } from "./nvidia-smi";
-
-export interface MachineInventory {
-  schema: "machine-inventory/1";
-  hostname: string;
-  cpu: { model: string; logicalCores: number; availableParallelism: number; speedMHz: number };
-  memory: { totalBytes: number; freeBytes: number };
-  /** The file system holding the project folder (runs, caches and weights land there). */
-  disk: { path: string; totalBytes: number; freeBytes: number } | { path: string; error: string };
-  os: { platform: string; release: string; arch: string; distribution?: string };
-  node: string;
-  /** node and TensorFlow.js package versions (an npm alias is named as such). */
-  versions: Record<string, string>;
-  engine?: Pick<EngineDescription, "engine" | "backend" | "device">;
-  gpus: GpuInfo[];
-  /** Why `gpus` is empty, in one sentence. */
-  gpuNote?: string;
-  collectedAt: string;
-}
+import { INVENTORY_SCHEMA, type MachineInventory } from "../schemas/inventory";
+import { queryGpus } from "./nvidia-smi";
 
 function distribution(): string | undefined {
   try {
@@ -46,7 +29,7 @@ export async function collectInventory(opts: { engine?: EngineDescription; proje
   const cpus = os.cpus();
   const [disk, gpuQuery] = await Promise.all([diskOf(opts.projectDir ?? PROJECT_ROOT), queryGpus({ env: opts.env })]);
   return {
-    schema: "machine-inventory/1",
+    schema: INVENTORY_SCHEMA,
     hostname: os.hostname(),
     cpu: { model: cpus[0]?.model.trim() ?? "unknown", logicalCores: cpus.length, availableParallelism: os.availableParallelism(), speedMHz: cpus[0]?.speed ?? 0 },
     memory: { totalBytes: os.totalmem(), freeBytes: os.freemem() },

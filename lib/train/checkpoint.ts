@@ -11,7 +11,8 @@ import * as tf from "@tensorflow/tfjs";
 import { fileExists, readJson, writeFileAtomic, writeJsonAtomic } from "../io/atomic";
 import { hashFile } from "../io/download";
 import { fingerprintOf } from "../io/fingerprint";
-import { CHECKPOINT_SCHEMA, type EpochLog } from "./types";
+import type { EpochLog } from "../schemas/history";
+import { CHECKPOINT_SCHEMA } from "./types";
 
 const MODEL_FILE = "model.json";
 const WEIGHTS_FILE = "weights.bin";

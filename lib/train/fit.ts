@@ -14,7 +14,7 @@ import { evalBatches, STUDY_AUGMENT, stepsPerEpochFor, trainBatches, type Datase
 import { planMicroBatch } from "../engine/capabilities";
 import { foldBatchNormForInference } from "../models/fold-bn";
 import type { EngineDescription } from "../engine/types";
-import { fileExists, readJson, removeStaleTempFiles, writeJsonAtomic } from "../io/atomic";
+import { fileExists, removeStaleTempFiles, writeJsonAtomic } from "../io/atomic";
 import { alphaFor, applyTransferMode, buildTransferModel, disposeTransferModel, getArchSpec, inputSizeFor, preprocessInput, type TransferModel, widthLabel } from "../models/index";
 import type { ArchId } from "../ids";
 import { startGpuSampler } from "../system/index";
@@ -24,7 +24,9 @@ import { bestEpoch, EpochAccumulator, overfittingEpoch, shouldStopEarly } from "
 import { archPaths } from "./run-dir";
 import { createOptimizer, evaluateBatch, trainStepAsync } from "./step";
 import { writeScalarEvents, type ScalarEvent } from "./tensorboard";
-import { type ArchHistory, type EpochLog, HISTORY_SCHEMA, type TrainProgress } from "./types";
+import { type ArchHistory, type EpochLog, HISTORY_SCHEMA, readHistory } from "../schemas/history";
+import { SchemaError } from "../schemas/check";
+import type { TrainProgress } from "./types";
 
 export interface TrainArchitectureOptions {
   params: RunParams;
@@ -73,8 +75,12 @@ const seconds = (startMs: number) => (performance.now() - startMs) / 1000;
 export async function isArchFinished(runDir: string, arch: string): Promise<ArchHistory | undefined> {
   const paths = archPaths(runDir, arch);
   if (!(await fileExists(paths.history)) || !(await fileExists(path.join(paths.model, "model.json")))) return undefined;
-  const history = await readJson<ArchHistory>(paths.history);
-  return history.schema === HISTORY_SCHEMA && history.status === "finished" ? history : undefined;
+  // A history of another version is not finished work of this one: train it again.
+  const history = await readHistory(paths.history).catch((error: unknown) => {
+    if (error instanceof SchemaError && error.reason === "version") return undefined;
+    throw error;
+  });
+  return history?.status === "finished" ? history : undefined;
 }
 
 function countParams(weights: readonly tf.LayerVariable[]): number {

@@ -1,6 +1,6 @@
 // Per-epoch history: accumulation of batch metrics into an EpochLog, the best epoch, the onset of
 // overfitting, and the early-stopping rule. Pure functions over numbers, so they are testable alone.
-import type { EpochLog } from "./types";
+import type { EpochLog } from "../schemas/history";
 
 /** Running, image-weighted means of the batch losses/accuracies of one epoch (as Keras reports them). */
 export class EpochAccumulator {

@@ -11,12 +11,12 @@ import { formatTransfer, type RunParams } from "../config";
 import type { DatasetManifest } from "../data/types";
 import { collectVersions, findInstalledPackage } from "../engine/packages";
 import type { EngineDescription } from "../engine/types";
-import { fileExists, readJson, removeStaleTempFiles, writeJsonAtomic } from "../io/atomic";
+import { fileExists, removeStaleTempFiles, writeJsonAtomic } from "../io/atomic";
 import { PROJECT_ROOT } from "../paths";
-import type { MachineInventory } from "../system/inventory";
-import { type DatasetIdentity, RUN_MANIFEST_SCHEMA, type RunManifest, type RunSession } from "./types";
+import type { MachineInventory } from "../schemas/inventory";
+import { type DatasetIdentity, readRunManifestFile, RUN_MANIFEST_FILE, RUN_MANIFEST_SCHEMA, type RunManifest, type RunSession } from "../schemas/run-manifest";
 
-export const RUN_MANIFEST_FILE = "run.json";
+export { RUN_MANIFEST_FILE };
 
 export function runDirFor(params: Pick<RunParams, "runsDir" | "runId">): string {
   return path.join(params.runsDir, params.runId);
@@ -169,10 +169,7 @@ export async function openRunDir(opts: OpenRunOptions): Promise<{ runDir: string
   };
   await removeStaleTempFiles(runDir, { recursive: false }); // a killed session's run.json temp (its caller holds the run lock)
   if (await fileExists(file)) {
-    const existing = await readJson<RunManifest>(file);
-    if (existing.schema !== RUN_MANIFEST_SCHEMA) {
-      throw new Error(`${file} has schema ${JSON.stringify(existing.schema)}, expected ${RUN_MANIFEST_SCHEMA}: choose another RUN_ID`);
-    }
+    const existing = await readRunManifestFile(file);
     if (existing.configFingerprint !== configFingerprint) {
       throw new RunConfigMismatchError(runDir, describeDifferences(config, existing.config ?? {}));
     }
@@ -208,9 +205,5 @@ export async function readRunManifest(runDir: string): Promise<RunManifest> {
   if (!(await fileExists(file))) {
     throw new Error(`no ${RUN_MANIFEST_FILE} in ${runDir}: train first (notebook 02 or \`npx showcase train\`) or check RUN_ID / RUNS_DIR`);
   }
-  const manifest = await readJson<RunManifest>(file);
-  if (manifest.schema !== RUN_MANIFEST_SCHEMA) {
-    throw new Error(`${file} has schema ${JSON.stringify(manifest.schema)}, expected ${RUN_MANIFEST_SCHEMA}`);
-  }
-  return manifest;
+  return readRunManifestFile(file);
 }

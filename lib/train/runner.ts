@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { RunParams } from "../config";
 import { assertPhotos, loadManifest, manifestPathFor, prepareDataset, type DatasetManifest } from "../data/index";
 import type { EngineDescription } from "../engine/types";
-import { fileExists, readJson } from "../io/atomic";
+import { fileExists } from "../io/atomic";
 import { registerCustomLayers } from "../models/index";
 import { collectInventory } from "../system/index";
 import { loadModelFiles } from "./checkpoint";
@@ -14,7 +14,9 @@ import type { ArchId } from "../ids";
 import { type ArchOutcome, isArchFinished, trainArchitecture, type TrainArchitectureOptions, TrainingAbortedError } from "./fit";
 import { archPaths, openRunDir, readRunManifest, runDirFor } from "./run-dir";
 import { acquireRunLock, takeOverMessage } from "./run-lock";
-import { type ArchHistory, HISTORY_SCHEMA, type RunManifest, type RunSummary, type TrainProgress } from "./types";
+import { type ArchHistory, readHistory } from "../schemas/history";
+import type { RunManifest } from "../schemas/run-manifest";
+import type { RunSummary, TrainProgress } from "./types";
 import { resolveWorkerCount } from "./worker-count";
 import { trainInWorkerProcesses } from "./worker-pool";
 
@@ -178,9 +180,7 @@ export async function loadRun(runDir: string): Promise<{ manifest: RunManifest; 
   for (const arch of manifest.archs) {
     const file = archPaths(runDir, arch).history;
     if (!(await fileExists(file))) continue;
-    const history = await readJson<ArchHistory>(file);
-    if (history.schema !== HISTORY_SCHEMA) throw new Error(`${file} has schema ${JSON.stringify(history.schema)}, expected ${HISTORY_SCHEMA}`);
-    histories.push(history);
+    histories.push(await readHistory(file));
   }
   return { manifest, histories };
 }
