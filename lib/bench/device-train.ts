@@ -5,6 +5,7 @@
 // Reads are awaited: synchronous reads do not work on webgpu under Node.
 import * as tf from "@tensorflow/tfjs";
 import { measureDeviceTraffic, registerWebGpuTrainingKernels, restoreWebGpuOriginals } from "../engine";
+import { fusedOptimizer } from "../engine/capabilities";
 import { buildArchitecture, inputSizeFor } from "../models";
 import type { KernelTime } from "./kernel-profile";
 import { round } from "./measure";
@@ -46,7 +47,7 @@ export async function benchDeviceTraining(
   else registerWebGpuTrainingKernels();
   const size = inputSizeFor(arch, opts.inputSize);
   const model = buildArchitecture(arch, { includeTop: true, classes: 2, inputShape: [size, size, 3] });
-  const optimizer = tf.train.sgd(1e-3);
+  const optimizer = (opts.kernelSet === "showcase" ? fusedOptimizer("sgd", 1e-3) : undefined) ?? tf.train.sgd(1e-3);
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const pixels = tf.tidy(() => tf.randomUniform([opts.batch, size, size, 3], -1, 1, "float32", 2).dataSync() as Float32Array);
   const labels = Float32Array.from({ length: opts.batch * 2 }, (_, i) => ((i >> 1) % 2 === i % 2 ? 1 : 0));

@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { largestActivationBytesPerImage, planMicroBatches } from "./adapter";
 import type { EngineDescription } from "./types";
+import { FusedAdamOptimizer, FusedSgdOptimizer } from "./webgpu/index";
 import { writeFloat32Tensor } from "./wasm/heap";
 import { inferenceBytesPerImage, planMicroBatch as planWasmHeapBatch, trainingBytesPerImage } from "./wasm/memory";
 
@@ -31,6 +32,16 @@ export function augmentsOnHost(): boolean {
  */
 export function queuesWorkOnDevice(): boolean {
   return tf.getBackend() === "webgpu";
+}
+
+/**
+ * Adam or SGD with each variable's update fused into 3 or 1 device programs (tfjs: 14 or 2), where the
+ * engine queues work on a device; undefined elsewhere (use tfjs's own). Same state and weights as
+ * tfjs's optimizers, same results to float rounding (test/engine-webgpu-training.test.ts).
+ */
+export function fusedOptimizer(name: "adam" | "sgd", learningRate: number): tf.Optimizer | undefined {
+  if (!queuesWorkOnDevice()) return undefined;
+  return name === "adam" ? new FusedAdamOptimizer(learningRate, 0.9, 0.999) : new FusedSgdOptimizer(learningRate);
 }
 
 /** Whether the active backend has a kernel for `kernelName` (e.g. "Transform"). */

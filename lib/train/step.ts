@@ -3,13 +3,14 @@
 // heap) and so that BatchNormalization follows each layer's own mode (see lib/models).
 import * as tf from "@tensorflow/tfjs";
 import type { OptimizerName } from "../config";
+import { fusedOptimizer } from "../engine/capabilities";
 
 export function createOptimizer(opts: { name: OptimizerName; learningRate: number }): tf.Optimizer {
   switch (opts.name) {
     case "adam":
-      return tf.train.adam(opts.learningRate);
+      return fusedOptimizer("adam", opts.learningRate) ?? tf.train.adam(opts.learningRate);
     case "sgd":
-      return tf.train.sgd(opts.learningRate);
+      return fusedOptimizer("sgd", opts.learningRate) ?? tf.train.sgd(opts.learningRate);
     case "rmsprop":
       return tf.train.rmsprop(opts.learningRate);
   }

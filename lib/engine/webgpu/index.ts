@@ -5,10 +5,12 @@ import { BATCH_NORM_GRAD_KERNEL, batchNormGrad, batchNormGradFunc } from "./batc
 import { BROADCAST_GRAD_KERNEL, broadcastGrad, broadcastGradFunc } from "./broadcast-grads";
 import { conv2DBackpropFilter, depthwiseConv2dNativeBackpropFilter } from "./filter-grads";
 import { MASK_GRAD_KERNEL, MASKED_GRADIENTS, maskGrad, maskGradFunc } from "./mask-grads";
+import { ADAM_KERNEL, adamUpdate, SGD_KERNEL, sgdUpdate } from "./optimizers";
 import { asWebGpuBackend } from "./program";
 import { restoreUploads, useQueueUploads } from "./uploads";
 
 export { disposeWebGpu, probeWebGpu, registerWebGpuBackend, type WebGpuProbe } from "./dawn";
+export { FusedAdamOptimizer, FusedSgdOptimizer } from "./optimizers";
 export { type DeviceTraffic, measureDeviceTraffic } from "./traffic";
 
 type GradFunc = Parameters<typeof broadcastGradFunc>[0];
@@ -19,6 +21,8 @@ const KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.KernelFunc }> 
   { kernelName: BROADCAST_GRAD_KERNEL, kernelFunc: broadcastGrad as unknown as tf.KernelFunc },
   { kernelName: MASK_GRAD_KERNEL, kernelFunc: maskGrad as unknown as tf.KernelFunc },
   { kernelName: BATCH_NORM_GRAD_KERNEL, kernelFunc: batchNormGrad as unknown as tf.KernelFunc },
+  { kernelName: ADAM_KERNEL, kernelFunc: adamUpdate as unknown as tf.KernelFunc },
+  { kernelName: SGD_KERNEL, kernelFunc: sgdUpdate as unknown as tf.KernelFunc },
 ];
 
 // The gradient registry is global: each override falls back to the original off webgpu.
