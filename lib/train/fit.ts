@@ -19,7 +19,7 @@ import { alphaFor, applyTransferMode, buildTransferModel, disposeTransferModel, 
 import type { ArchId } from "../ids";
 import { startGpuSampler } from "../system/index";
 import { calibrateBatchNorm } from "./calibrate";
-import { openCheckpoint, restoreCheckpoint, saveModelFiles, writeCheckpoint } from "./checkpoint";
+import { type CheckpointState, openCheckpoint, restoreCheckpoint, saveModelFiles, writeCheckpoint } from "./checkpoint";
 import { bestEpoch, EpochAccumulator, overfittingEpoch, shouldStopEarly } from "./history";
 import { archPaths } from "./run-dir";
 import { createOptimizer, evaluateBatch, trainStepAsync } from "./step";
@@ -117,210 +117,295 @@ function scalarEvents(epochs: readonly EpochLog[], kind: "train" | "validation")
   });
 }
 
-export async function trainArchitecture(opts: TrainArchitectureOptions): Promise<ArchOutcome> {
-  const { params, arch, runDir } = opts;
-  const archIndex = opts.archIndex ?? 1;
-  const archCount = opts.archCount ?? 1;
-  const paths = archPaths(runDir, arch);
-  const spec = getArchSpec(arch);
-  const progressBase = { arch, archIndex, archCount, pid: process.pid, epochs: params.epochs, batch: 0, batches: 0 };
-  const emit = (progress: Omit<TrainProgress, keyof typeof progressBase> & Partial<TrainProgress>) => opts.onProgress?.({ ...progressBase, ...progress } as TrainProgress);
+/** A calibration record: null when none ran (ImageNet weights). */
+type Calibration = NonNullable<CheckpointState["calibration"]> | null;
 
-  const finished = await isArchFinished(runDir, arch);
+type Emit = (progress: Partial<TrainProgress> & Pick<TrainProgress, "phase" | "epoch">) => void;
+
+/** What the phases of one architecture's training share; built by `build`, completed by `restore`. */
+interface Training {
+  opts: TrainArchitectureOptions;
+  paths: ReturnType<typeof archPaths>;
+  emit: Emit;
+  frozen: boolean;
+  inputSize: number;
+  alpha: number | undefined;
+  displayName: string;
+  mode: Parameters<typeof preprocessInput>[1];
+  prepare: (x: tf.Tensor) => tf.Tensor;
+  transfer: TransferModel;
+  optimizer: tf.Optimizer;
+  buildStarted: number;
+  cpuStarted: NodeJS.CpuUsage;
+  /** Frozen mode: the base's feature extractor and the validation features, computed once. */
+  extractor?: { model: tf.LayersModel; folded: boolean };
+  validationFeatures?: { xs: tf.Tensor2D; ys: tf.Tensor2D };
+}
+
+/** After restore: the checkpointed state this session continues from (empty when it starts afresh). */
+interface Restored extends Training {
+  state: CheckpointState | undefined;
+  calibration: Calibration;
+  trained: tf.LayersModel;
+  trainableParams: number;
+  epochs: EpochLog[];
+  resumedAtEpochs: number[];
+  spent: { build: number; calibration: number; validationFeatures: number };
+  cpuSeconds: () => number;
+  batches: number;
+  microBatchSize: number;
+}
+
+/**
+ * Trains one architecture as a pipeline of phases: build, restore (checkpoint, calibration, transfer
+ * mode), the epoch loop (each epoch checkpointed), save. A finished architecture is skipped.
+ */
+export async function trainArchitecture(opts: TrainArchitectureOptions): Promise<ArchOutcome> {
+  const emit = progressEmitter(opts);
+  const finished = await isArchFinished(opts.runDir, opts.arch);
   if (finished) {
     emit({ phase: "skip", epoch: finished.epochs.length, message: `finished in an earlier session (${finished.epochs.length} epochs), skipped` });
     return { history: finished, outcome: "skipped" };
   }
+  const training = await build(opts, emit);
+  try {
+    const restored = await restore(training);
+    if (restored.frozen) await extractValidationFeatures(restored);
+    await opts.onModelReady?.(restored.transfer);
+    const stoppedEarly = await epochLoop(restored);
+    const history = await save(restored, stoppedEarly);
+    return { history, outcome: restored.state ? "resumed" : "trained" };
+  } finally {
+    if (training.validationFeatures) tf.dispose([training.validationFeatures.xs, training.validationFeatures.ys]);
+    if (training.extractor?.folded) training.extractor.model.dispose();
+    training.optimizer.dispose();
+    disposeTransferModel(training.transfer);
+  }
+}
 
-  const frozen = params.transfer.kind === "frozen";
+function progressEmitter(opts: TrainArchitectureOptions): Emit {
+  const progressBase = { arch: opts.arch, archIndex: opts.archIndex ?? 1, archCount: opts.archCount ?? 1, pid: process.pid, epochs: opts.params.epochs, batch: 0, batches: 0 };
+  return (progress) => opts.onProgress?.({ ...progressBase, ...progress } as TrainProgress);
+}
+
+/** Phase: the network with its transfer head (and ImageNet weights when asked) and the optimizer. */
+async function build(opts: TrainArchitectureOptions, emit: Emit): Promise<Training> {
+  const { params, arch } = opts;
+  const spec = getArchSpec(arch);
   const inputSize = inputSizeFor(arch, params.imageSize);
   const alpha = alphaFor(arch, params.alpha);
   const displayName = widthLabel(spec.displayName, alpha);
   const buildStarted = performance.now();
   const cpuStarted = process.cpuUsage();
   emit({ phase: "build", epoch: 0, message: `building ${displayName} at ${inputSize} px (weights: ${params.weights})${inputSize !== params.imageSize ? ` — raised from IMAGE_SIZE=${params.imageSize}, its minimum` : ""}` });
-  const transfer = await buildTransferModel(arch, {
-    inputSize,
-    classes: opts.dataset.classes.length,
-    weights: params.weights,
-    weightsDir: params.weightsDir,
-    seed: params.seed,
-    alpha,
-  });
+  const transfer = await buildTransferModel(arch, { inputSize, classes: opts.dataset.classes.length, weights: params.weights, weightsDir: params.weightsDir, seed: params.seed, alpha });
   const optimizer = createOptimizer({ name: params.optimizer, learningRate: params.learningRate });
-  let validationFeatures: { xs: tf.Tensor2D; ys: tf.Tensor2D } | undefined;
-  let extractor: { model: tf.LayersModel; folded: boolean } | undefined;
-  try {
-    const mode = spec.preprocess;
-    const prepare = (x: tf.Tensor) => preprocessInput(x, mode);
-    // Only this process trains this architecture: temp files in its folders are a killed session's.
-    for (const dir of [paths.archDir, paths.tensorboard]) await removeStaleTempFiles(dir);
-    const { state, notes } = await openCheckpoint(paths.checkpoint);
-    for (const message of notes) emit({ phase: "build", epoch: 0, message, notice: true });
-    if (state && state.configFingerprint !== opts.configFingerprint) {
-      throw new Error(`${paths.checkpoint} belongs to another configuration: delete it (or the run folder) to train ${arch} again`);
-    }
-    const buildSeconds = seconds(buildStarted);
-    // Without ImageNet weights the BN statistics are placeholders: calibrate them once on data
-    // (a resumed run restores them from the checkpoint instead).
-    let calibration = state?.calibration ?? null;
-    const calibrationStarted = performance.now();
-    if (!state && params.weights === "none") {
-      calibration = await calibrate(transfer, { ...opts, inputSize, prepare });
-      emit({ phase: "build", epoch: 0, message: `batch-norm statistics calibrated on ${calibration.images} training images (${calibration.layers} layers; random weights have none)` });
-    }
-    const calibrationSeconds = seconds(calibrationStarted);
-    const { trainableParams } = applyTransferMode(transfer, params.transfer);
-    const trained = frozen ? transfer.head : transfer.model;
-    if (state) await restoreCheckpoint({ checkpointDir: paths.checkpoint, state, trained, frozenBase: frozen ? transfer.base : undefined, optimizer });
-    const epochs: EpochLog[] = state ? [...state.history] : [];
-    const resumedAtEpochs = state ? [...state.resumedAtEpochs, state.epoch + 1] : [];
-    const spent = {
+  const mode = spec.preprocess;
+  return {
+    opts, paths: archPaths(opts.runDir, arch), emit, frozen: params.transfer.kind === "frozen", inputSize, alpha, displayName,
+    mode, prepare: (x: tf.Tensor) => preprocessInput(x, mode), transfer, optimizer, buildStarted, cpuStarted,
+  };
+}
+
+/** Phase: the checkpoint to continue from, batch-norm calibration (new random weights only), the transfer mode and the restored weights. */
+async function restore(training: Training): Promise<Restored> {
+  const { opts, paths, emit, transfer, frozen } = training;
+  const { params, arch } = opts;
+  // Only this process trains this architecture: temp files in its folders are a killed session's.
+  for (const dir of [paths.archDir, paths.tensorboard]) await removeStaleTempFiles(dir);
+  const { state, notes } = await openCheckpoint(paths.checkpoint);
+  for (const message of notes) emit({ phase: "build", epoch: 0, message, notice: true });
+  if (state && state.configFingerprint !== opts.configFingerprint) {
+    throw new Error(`${paths.checkpoint} belongs to another configuration: delete it (or the run folder) to train ${arch} again`);
+  }
+  const buildSeconds = seconds(training.buildStarted);
+  const calibrationStarted = performance.now();
+  const calibration = await calibrationPhase(training, state);
+  const calibrationSeconds = seconds(calibrationStarted);
+  const { trainableParams } = applyTransferMode(transfer, params.transfer);
+  const trained = frozen ? transfer.head : transfer.model;
+  if (state) await restoreCheckpoint({ checkpointDir: paths.checkpoint, state, trained, frozenBase: frozen ? transfer.base : undefined, optimizer: training.optimizer });
+  const earlierCpuSeconds = state?.cpuSeconds ?? 0;
+  // The same object, completed: what later phases add to it (frozen features) is disposed by trainArchitecture.
+  return Object.assign(training, {
+    state,
+    calibration,
+    trained,
+    trainableParams,
+    epochs: state ? [...state.history] : [],
+    resumedAtEpochs: state ? [...state.resumedAtEpochs, state.epoch + 1] : [],
+    spent: {
       build: (state?.spentSeconds?.build ?? 0) + buildSeconds,
       calibration: (state?.spentSeconds?.calibration ?? 0) + (state ? 0 : calibrationSeconds),
       validationFeatures: state?.spentSeconds?.validationFeatures ?? 0,
-    };
-    const earlierCpuSeconds = state?.cpuSeconds ?? 0;
-    const cpuSeconds = () => {
-      const used = process.cpuUsage(cpuStarted);
+    },
+    cpuSeconds: () => {
+      const used = process.cpuUsage(training.cpuStarted);
       return earlierCpuSeconds + (used.user + used.system) / 1e6;
-    };
-
-    const batches = stepsPerEpochFor({ manifest: opts.dataset, batchSize: params.batchSize, stepsPerEpoch: params.stepsPerEpoch });
+    },
+    batches: stepsPerEpochFor({ manifest: opts.dataset, batchSize: params.batchSize, stepsPerEpoch: params.stepsPerEpoch }),
     // Frozen: only the small head trains, the whole batch fits everywhere.
-    const microBatchSize = opts.microBatchSize ?? (frozen ? params.batchSize : planMicroBatch({ engine: opts.engine, batchSize: params.batchSize, model: transfer.model, purpose: "training", what: `training ${arch}` }));
-    const history = (status: ArchHistory["status"], saveSeconds = 0, stoppedEarly = false): ArchHistory => ({
-      schema: HISTORY_SCHEMA,
-      arch,
-      displayName,
-      ...(alpha !== undefined ? { alpha } : {}),
-      status,
-      inputSize,
-      parameters: countParams(transfer.model.weights),
-      trainableParameters: trainableParams,
-      layers: transfer.model.layers.length,
-      epochs,
-      buildSeconds: spent.build,
-      saveSeconds,
-      totalSeconds: spent.build + spent.calibration + spent.validationFeatures + epochs.reduce((sum, log) => sum + log.epochSeconds, 0) + saveSeconds,
-      bestEpoch: bestEpoch(epochs),
-      overfittingEpoch: overfittingEpoch(epochs),
-      stoppedEarly,
-      provenance: {
-        engine: opts.engine.engine,
-        backend: opts.engine.backend,
-        resumedAtEpochs,
-        transfer: formatTransfer(params.transfer),
-        weights: params.weights,
-        ...(transfer.loadedWeights ? { weightsFile: transfer.loadedWeights } : {}),
-        batchSize: params.batchSize,
-        stepsPerEpoch: batches,
-        trainImages: opts.dataset.splits.train.length,
-        validationImages: opts.dataset.splits.validation.length,
-        modelDir: path.relative(runDir, paths.model),
-        validationFeatureSeconds: spent.validationFeatures,
-        calibrationSeconds: spent.calibration,
-        batchNormCalibration: calibration,
-        microBatchSize,
-        foldedFeatureExtractor: extractor?.folded ?? false,
-        cpuSeconds: cpuSeconds(),
-        workers: opts.workers ?? 1,
-      },
+    microBatchSize: opts.microBatchSize ?? (frozen ? params.batchSize : planMicroBatch({ engine: opts.engine, batchSize: params.batchSize, model: transfer.model, purpose: "training", what: `training ${arch}` })),
+  });
+}
+
+/**
+ * Phase: without ImageNet weights the BN statistics are placeholders: calibrate them once on data
+ * (a resumed run restores them from the checkpoint instead).
+ */
+async function calibrationPhase(training: Training, state: CheckpointState | undefined): Promise<Calibration> {
+  if (state || training.opts.params.weights !== "none") return state?.calibration ?? null;
+  const calibration = await calibrate(training.transfer, { ...training.opts, inputSize: training.inputSize, prepare: training.prepare });
+  training.emit({ phase: "build", epoch: 0, message: `batch-norm statistics calibrated on ${calibration.images} training images (${calibration.layers} layers; random weights have none)` });
+  return calibration;
+}
+
+/** Phase (frozen mode): the validation split through the base, once per session. */
+async function extractValidationFeatures(training: Restored): Promise<void> {
+  const started = performance.now();
+  training.extractor = featureExtractor(training.transfer.base);
+  training.emit({ phase: "features", epoch: training.epochs.length, message: `validation features (${training.opts.dataset.splits.validation.length} images, once)` });
+  training.validationFeatures = await validationFeaturesOf(training.extractor.model, { ...training.opts, inputSize: training.inputSize, mode: training.mode, nextEpoch: training.epochs.length + 1 });
+  training.spent.validationFeatures += seconds(started);
+}
+
+/** Phase: epochs until EPOCHS or early stopping, each checkpointed; returns whether it stopped early. */
+async function epochLoop(training: Restored): Promise<boolean> {
+  const { params } = training.opts;
+  let stoppedEarly = shouldStopEarly(training.epochs, params.patience);
+  for (let epoch = training.epochs.length + 1; epoch <= params.epochs && !stoppedEarly; epoch++) {
+    const log = await runEpoch(training, epoch);
+    training.epochs.push(log);
+    stoppedEarly = shouldStopEarly(training.epochs, params.patience);
+    await checkpoint(training, epoch);
+    training.emit({
+      phase: "validate",
+      epoch,
+      batch: training.batches,
+      batches: training.batches,
+      loss: log.trainLoss,
+      accuracy: log.trainAccuracy,
+      validationLoss: log.validationLoss,
+      validationAccuracy: log.validationAccuracy,
+      imagesPerSecond: log.imagesPerSecond,
+      message: `${log.epochSeconds.toFixed(1)} s${stoppedEarly && epoch < params.epochs ? ` · early stop (no better val_loss for ${params.patience} epochs; best epoch ${bestEpoch(training.epochs)})` : ""}`,
     });
-
-    if (frozen) {
-      const started = performance.now();
-      extractor = featureExtractor(transfer.base);
-      emit({ phase: "features", epoch: epochs.length, message: `validation features (${opts.dataset.splits.validation.length} images, once)` });
-      validationFeatures = await validationFeaturesOf(extractor.model, { ...opts, inputSize, mode, nextEpoch: epochs.length + 1 });
-      spent.validationFeatures += seconds(started);
-    }
-
-    await opts.onModelReady?.(transfer);
-    let stoppedEarly = shouldStopEarly(epochs, params.patience);
-    for (let epoch = epochs.length + 1; epoch <= params.epochs && !stoppedEarly; epoch++) {
-      const epochStarted = performance.now();
-      const sampler = startGpuSampler({ intervalMs: 1000 });
-      let epochRun: { accumulator: EpochAccumulator; trainMs: number };
-      try {
-        // One step per batch: the frozen head on the base's features, or the whole model (micro-batched).
-        const step = frozen
-          ? async (xs: tf.Tensor, ys: tf.Tensor) => {
-              const features = extractFeatures(extractor!.model, xs, mode);
-              try {
-                return await trainStepAsync({ model: transfer.head, optimizer, xs: features, ys });
-              } finally {
-                features.dispose();
-              }
-            }
-          : (xs: tf.Tensor, ys: tf.Tensor) => trainStepAsync({ model: transfer.model, optimizer, xs, ys, microBatchSize, prepare });
-        epochRun = await trainEpoch({ ...opts, epoch, epochStarted, inputSize, batches, step, emit });
-      } catch (error) {
-        sampler.stop();
-        throw error;
-      }
-      const { accumulator, trainMs } = epochRun;
-
-      const validation = await validate(transfer, { ...opts, inputSize, prepare, validationFeatures });
-      const gpu = sampler.stop();
-      const epochSeconds = seconds(epochStarted);
-      const log: EpochLog = {
-        epoch,
-        trainLoss: accumulator.loss,
-        trainAccuracy: accumulator.accuracy,
-        validationLoss: validation.images ? validation.lossSum / validation.images : Number.NaN,
-        validationAccuracy: validation.images ? validation.correct / validation.images : Number.NaN,
-        epochSeconds,
-        imagesPerSecond: accumulator.imageCount / (trainMs / 1000 || 1e-9),
-        ...(gpu && gpu.samples > 0 ? { gpu: { meanUtilizationPercent: gpu.meanUtilizationPercent, maxMemoryUsedMiB: gpu.maxMemoryUsedMiB, samples: gpu.samples } } : {}),
-        finishedAt: new Date().toISOString(),
-      };
-      epochs.push(log);
-      stoppedEarly = shouldStopEarly(epochs, params.patience);
-
-      // checkpoint first (what resume trusts), then the history and TensorBoard derived from it
-      await writeCheckpoint({
-        checkpointDir: paths.checkpoint,
-        state: { arch, epoch, history: epochs, rng: { seed: params.seed, nextEpoch: epoch + 1 }, configFingerprint: opts.configFingerprint, resumedAtEpochs, spentSeconds: spent, calibration, cpuSeconds: cpuSeconds() },
-        trained,
-        frozenBase: frozen ? transfer.base : undefined,
-        optimizer,
-      });
-      await writeJsonAtomic(paths.history, history("running"), "history");
-      await writeTensorBoard(paths.tensorboard, epochs, epoch);
-      emit({
-        phase: "validate",
-        epoch,
-        batch: batches,
-        batches,
-        loss: log.trainLoss,
-        accuracy: log.trainAccuracy,
-        validationLoss: log.validationLoss,
-        validationAccuracy: log.validationAccuracy,
-        imagesPerSecond: log.imagesPerSecond,
-        message: `${log.epochSeconds.toFixed(1)} s${stoppedEarly && epoch < params.epochs ? ` · early stop (no better val_loss for ${params.patience} epochs; best epoch ${bestEpoch(epochs)})` : ""}`,
-      });
-    }
-
-    const saveStarted = performance.now();
-    emit({ phase: "save", epoch: epochs.length, message: `saving the model to ${path.relative(runDir, paths.model)}/` });
-    await saveModelFiles(transfer.model, paths.model);
-    const saveSeconds = seconds(saveStarted);
-    const final = history("finished", saveSeconds, stoppedEarly);
-    await writeJsonAtomic(paths.history, final, "history");
-    await fs.rm(paths.checkpoint, { recursive: true, force: true }); // the model folder supersedes it
-    emit({
-      phase: "done",
-      epoch: epochs.length,
-      message: `${epochs.length} epochs, best epoch ${final.bestEpoch ?? "–"} (val_acc ${epochs.find((e) => e.epoch === final.bestEpoch)?.validationAccuracy.toFixed(3) ?? "–"}), total ${final.totalSeconds.toFixed(1)} s`,
-    });
-    return { history: final, outcome: state ? "resumed" : "trained" };
-  } finally {
-    if (validationFeatures) tf.dispose([validationFeatures.xs, validationFeatures.ys]);
-    if (extractor?.folded) extractor.model.dispose();
-    optimizer.dispose();
-    disposeTransferModel(transfer);
   }
+  return stoppedEarly;
+}
+
+/** One epoch: training steps, then validation; GPU utilisation sampled throughout. */
+async function runEpoch(training: Restored, epoch: number): Promise<EpochLog> {
+  const { transfer, optimizer, frozen, mode, microBatchSize, prepare } = training;
+  const epochStarted = performance.now();
+  const sampler = startGpuSampler({ intervalMs: 1000 });
+  let epochRun: { accumulator: EpochAccumulator; trainMs: number };
+  try {
+    // One step per batch: the frozen head on the base's features, or the whole model (micro-batched).
+    const step = frozen
+      ? async (xs: tf.Tensor, ys: tf.Tensor) => {
+          const features = extractFeatures(training.extractor!.model, xs, mode);
+          try {
+            return await trainStepAsync({ model: transfer.head, optimizer, xs: features, ys });
+          } finally {
+            features.dispose();
+          }
+        }
+      : (xs: tf.Tensor, ys: tf.Tensor) => trainStepAsync({ model: transfer.model, optimizer, xs, ys, microBatchSize, prepare });
+    epochRun = await trainEpoch({ ...training.opts, epoch, epochStarted, inputSize: training.inputSize, batches: training.batches, step, emit: training.emit });
+  } catch (error) {
+    sampler.stop();
+    throw error;
+  }
+  const { accumulator, trainMs } = epochRun;
+  const validation = await validate(transfer, { ...training.opts, inputSize: training.inputSize, prepare, validationFeatures: training.validationFeatures });
+  const gpu = sampler.stop();
+  return {
+    epoch,
+    trainLoss: accumulator.loss,
+    trainAccuracy: accumulator.accuracy,
+    validationLoss: validation.images ? validation.lossSum / validation.images : Number.NaN,
+    validationAccuracy: validation.images ? validation.correct / validation.images : Number.NaN,
+    epochSeconds: seconds(epochStarted),
+    imagesPerSecond: accumulator.imageCount / (trainMs / 1000 || 1e-9),
+    ...(gpu && gpu.samples > 0 ? { gpu: { meanUtilizationPercent: gpu.meanUtilizationPercent, maxMemoryUsedMiB: gpu.maxMemoryUsedMiB, samples: gpu.samples } } : {}),
+    finishedAt: new Date().toISOString(),
+  };
+}
+
+/** Phase: the checkpoint first (what resume trusts), then the history and TensorBoard derived from it. */
+async function checkpoint(training: Restored, epoch: number): Promise<void> {
+  const { opts, paths, epochs, transfer, frozen } = training;
+  await writeCheckpoint({
+    checkpointDir: paths.checkpoint,
+    state: { arch: opts.arch, epoch, history: epochs, rng: { seed: opts.params.seed, nextEpoch: epoch + 1 }, configFingerprint: opts.configFingerprint, resumedAtEpochs: training.resumedAtEpochs, spentSeconds: training.spent, calibration: training.calibration, cpuSeconds: training.cpuSeconds() },
+    trained: training.trained,
+    frozenBase: frozen ? transfer.base : undefined,
+    optimizer: training.optimizer,
+  });
+  await writeJsonAtomic(paths.history, historyOf(training, "running"), "history");
+  await writeTensorBoard(paths.tensorboard, epochs, epoch);
+}
+
+/** Phase: the trained model, the finished history; the checkpoint is removed (the model folder supersedes it). */
+async function save(training: Restored, stoppedEarly: boolean): Promise<ArchHistory> {
+  const { opts, paths, epochs, emit } = training;
+  const saveStarted = performance.now();
+  emit({ phase: "save", epoch: epochs.length, message: `saving the model to ${path.relative(opts.runDir, paths.model)}/` });
+  await saveModelFiles(training.transfer.model, paths.model);
+  const final = historyOf(training, "finished", seconds(saveStarted), stoppedEarly);
+  await writeJsonAtomic(paths.history, final, "history");
+  await fs.rm(paths.checkpoint, { recursive: true, force: true });
+  emit({
+    phase: "done",
+    epoch: epochs.length,
+    message: `${epochs.length} epochs, best epoch ${final.bestEpoch ?? "–"} (val_acc ${epochs.find((e) => e.epoch === final.bestEpoch)?.validationAccuracy.toFixed(3) ?? "–"}), total ${final.totalSeconds.toFixed(1)} s`,
+  });
+  return final;
+}
+
+/** history.json as of now. */
+function historyOf(training: Restored, status: ArchHistory["status"], saveSeconds = 0, stoppedEarly = false): ArchHistory {
+  const { opts, transfer, epochs, spent, alpha } = training;
+  const { params } = opts;
+  return {
+    schema: HISTORY_SCHEMA,
+    arch: opts.arch,
+    displayName: training.displayName,
+    ...(alpha !== undefined ? { alpha } : {}),
+    status,
+    inputSize: training.inputSize,
+    parameters: countParams(transfer.model.weights),
+    trainableParameters: training.trainableParams,
+    layers: transfer.model.layers.length,
+    epochs,
+    buildSeconds: spent.build,
+    saveSeconds,
+    totalSeconds: spent.build + spent.calibration + spent.validationFeatures + epochs.reduce((sum, log) => sum + log.epochSeconds, 0) + saveSeconds,
+    bestEpoch: bestEpoch(epochs),
+    overfittingEpoch: overfittingEpoch(epochs),
+    stoppedEarly,
+    provenance: {
+      engine: opts.engine.engine,
+      backend: opts.engine.backend,
+      resumedAtEpochs: training.resumedAtEpochs,
+      transfer: formatTransfer(params.transfer),
+      weights: params.weights,
+      ...(transfer.loadedWeights ? { weightsFile: transfer.loadedWeights } : {}),
+      batchSize: params.batchSize,
+      stepsPerEpoch: training.batches,
+      trainImages: opts.dataset.splits.train.length,
+      validationImages: opts.dataset.splits.validation.length,
+      modelDir: path.relative(opts.runDir, training.paths.model),
+      validationFeatureSeconds: spent.validationFeatures,
+      calibrationSeconds: spent.calibration,
+      batchNormCalibration: training.calibration,
+      microBatchSize: training.microBatchSize,
+      foldedFeatureExtractor: training.extractor?.folded ?? false,
+      cpuSeconds: training.cpuSeconds(),
+      workers: opts.workers ?? 1,
+    },
+  };
 }
 
 /** Phase: one epoch of training steps on augmented batches, with progress after each step. */
@@ -331,7 +416,7 @@ async function trainEpoch(
     inputSize: number;
     batches: number;
     step: (xs: tf.Tensor, ys: tf.Tensor) => Promise<{ loss: number; accuracy: number; images: number }>;
-    emit: (progress: Partial<TrainProgress> & Pick<TrainProgress, "phase" | "epoch">) => void;
+    emit: Emit;
   },
 ): Promise<{ accumulator: EpochAccumulator; trainMs: number }> {
   const { params, epoch, epochStarted, batches } = opts;
