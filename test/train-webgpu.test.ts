@@ -107,12 +107,18 @@ if (process.env[CHILD_FLAG]) {
       assert.deepEqual(differences("frozen", ["trainLoss", "trainAccuracy", "validationLoss", "validationAccuracy"]), []);
     });
 
-    test("top:1: validation after the micro-batched steps equals wasm's", {
-      // Measured: after the two SGD steps conv_dw_13/depthwise_kernel differs by 2.5e-4 relative
-      // (3.4e-5 absolute, i.e. ~3e-3 in its gradient), its BN beta by 3.2e-4, moving statistics by ≤ 6e-5.
-      todo: "webgpu 1.66786 vs wasm 1.66873 (8.7e-4) on lavapipe while the training losses agree: the last block's depthwise filter gradient differs by ~2.5e-4 relative (issue #13)",
-    }, () => {
-      assert.deepEqual(differences("top", ["validationLoss", "validationAccuracy"]), []);
+    test("top:1: validation after the micro-batched steps equals wasm's (loss to 2e-3: augmentation rounding, amplified)", () => {
+      // Not a kernel difference (measured, lavapipe): webgpu augments with tfjs ops, wasm on the host,
+      // and the two agree to float rounding (≤ 7.3e-4 of 0–255 on 32 px STUDY_AUGMENT batches); two
+      // steps through batch norms over 2 samples of 1×1 maps amplify that to validation losses 8.7e-4
+      // apart (1.66786 vs 1.66873). With tfjs's own webgpu kernels restored the loss is 1.66786 too
+      // (4e-7 from ours); with host augmentation forced on webgpu it is 9.8e-5 from wasm's; the cpu
+      // backend is 1.7e-5 from wasm's.
+      const runs = result.top;
+      assert.equal(runs.webgpu.length, 1);
+      const [webgpu, wasm] = [runs.webgpu[0], runs.wasm[0]];
+      assert.ok(Math.abs(webgpu.validationLoss - wasm.validationLoss) <= 2e-3, `validation loss: webgpu ${webgpu.validationLoss} vs wasm ${wasm.validationLoss}`);
+      assert.equal(webgpu.validationAccuracy, wasm.validationAccuracy);
     });
   });
 }
