@@ -95,48 +95,81 @@ export async function evaluateRun(params: RunParams, opts: EvaluateOptions): Pro
   }
 }
 
+/** The phases: find the run, predict (validation split), time on tfjs, time on ONNX Runtime; each writes its files. */
 async function evaluateLocked(params: RunParams, opts: EvaluateOptions): Promise<EvaluateOutcome> {
   const log = opts.log ?? ((line: string) => console.log(line));
-  const { runDir, hasRun, sharded, histories, dataset, cacheDir } = await findRun(params, opts, log);
+  const run = await findRun(params, opts, log);
+  const { runDir, sharded, histories, dataset, cacheDir } = run;
   const evaluations = opts.latencyOnly || sharded ? [] : await predictValidation({ runDir, histories, dataset, cacheDir, params, opts, log });
-
-  // Latency: trained models when this machine has them, else untrained ones of the same graph
-  // (the cost of a forward pass does not depend on the weights' values). tfjs first, then ONNX Runtime
-  // on the same models exported, with the same protocol, each in a latency file of its own.
-  const inventory = await collectInventory({ engine: opts.engine });
-  const machine = machineSlug(inventory);
-  const archs = histories.length > 0 && !sharded ? histories.map((h) => ({ arch: h.arch as string, displayName: h.displayName, inputSize: h.inputSize })) : params.archs.map((arch) => ({ arch: arch as string, displayName: widthLabel(getArchSpec(arch).displayName, alphaFor(arch, params.alpha)), inputSize: inputSizeFor(arch, params.imageSize) }));
-  const imagePath = dataset.splits.validation[0]?.path ?? dataset.splits.train[0]?.path;
-  if (!imagePath) throw new Error(`dataset ${dataset.dataset} has no images to time predictions on — prepare it first (notebook 01 or \`npx showcase data\`)`);
-  const common = { runDir, hasRun, params, machine, inventory, archs, imagePath, classes: dataset.classes.length, opts, log };
-  const tfjs = await measureRuntimeLatency({ ...common, runtime: "tfjs", engine: opts.engine });
-  const onnx: EvaluateOutcome["onnx"] = [];
-  if (opts.onnx !== false) {
-    const { onnxProvidersToTime, onnxLatencyEngine, onnxPredictorFor, agreementWithEvaluation } = await import("../export/onnx-predictor");
-    const { providers, unavailable } = onnxProvidersToTime(opts.engine.device);
-    if (unavailable) log(`ONNX Runtime not timed: ${unavailable}`);
-    const threads = opts.onnxThreads ?? 1;
-    for (const provider of providers) {
-      const engine = onnxLatencyEngine(provider, threads);
-      const measured = await measureRuntimeLatency({
-        ...common,
-        runtime: "onnxruntime",
-        engine,
-        wrap: async (model, arch, inputSize) => {
-          const predictor = await onnxPredictorFor(model, { provider, threads });
-          const evaluation = evaluations.find((e) => e.arch === arch);
-          let agreement: PredictionAgreement | undefined;
-          if (evaluation) {
-            agreement = await agreementWithEvaluation({ predictor, evaluation, imageRoot: imageRootOf(dataset), preprocess: preprocessFor(arch), batches: evalBatches({ manifest: dataset, split: "validation", imageSize: inputSize, batchSize: params.batchSize, cacheDir }) });
-            log(`${arch}: ONNX Runtime (${provider}) and tfjs ${agreement.disagreements.length === 0 ? "agree" : "DISAGREE"} on ${agreement.images - agreement.disagreements.length}/${agreement.images} validation images (max |Δp| ${agreement.maxAbsDiff.toExponential(1)})${agreement.disagreements.length ? `: ${agreement.disagreements.join(", ")}` : ""}`);
-          }
-          return { predictor: predictor.predict, release: predictor.release, agreement };
-        },
-      });
-      onnx.push({ latencyPath: measured.path, latency: measured.file });
-    }
-  }
+  const timing = await latencyTargets({ run, params, opts, log });
+  const tfjs = await measureRuntimeLatency({ ...timing, runtime: "tfjs", engine: opts.engine });
+  const onnx = opts.onnx === false ? [] : await measureOnnxLatency({ timing, run, evaluations });
   return { runDir, models: tfjs.file.models, evaluations, latencyPath: tfjs.path, latency: tfjs.file, onnx };
+}
+
+type FoundRun = Awaited<ReturnType<typeof findRun>>;
+
+/** What every runtime's latency phase shares: this machine, the architectures to time and the image to time them on. */
+interface LatencyTargets {
+  runDir: string;
+  hasRun: boolean;
+  params: RunParams;
+  machine: string;
+  inventory: object;
+  archs: Array<{ arch: string; displayName: string; inputSize: number }>;
+  imagePath: string;
+  classes: number;
+  opts: EvaluateOptions;
+  log: (line: string) => void;
+}
+
+/**
+ * Phase 3: what latency times. Trained models when this machine has them, else untrained ones of the
+ * same graph (the cost of a forward pass does not depend on the weights' values).
+ */
+async function latencyTargets(opts: { run: FoundRun; params: RunParams; opts: EvaluateOptions; log: (line: string) => void }): Promise<LatencyTargets> {
+  const { run, params } = opts;
+  const inventory = await collectInventory({ engine: opts.opts.engine });
+  const archs =
+    run.histories.length > 0 && !run.sharded
+      ? run.histories.map((h) => ({ arch: h.arch as string, displayName: h.displayName, inputSize: h.inputSize }))
+      : params.archs.map((arch) => ({ arch: arch as string, displayName: widthLabel(getArchSpec(arch).displayName, alphaFor(arch, params.alpha)), inputSize: inputSizeFor(arch, params.imageSize) }));
+  const imagePath = run.dataset.splits.validation[0]?.path ?? run.dataset.splits.train[0]?.path;
+  if (!imagePath) throw new Error(`dataset ${run.dataset.dataset} has no images to time predictions on — prepare it first (notebook 01 or \`npx showcase data\`)`);
+  return { runDir: run.runDir, hasRun: run.hasRun, params, machine: machineSlug(inventory), inventory, archs, imagePath, classes: run.dataset.classes.length, opts: opts.opts, log: opts.log };
+}
+
+/**
+ * Phase 5: the same models exported to ONNX and timed on ONNX Runtime with the same protocol, one
+ * latency file per execution provider; each checks its predictions against tfjs' evaluation.
+ */
+async function measureOnnxLatency(opts: { timing: LatencyTargets; run: FoundRun; evaluations: Evaluation[] }): Promise<EvaluateOutcome["onnx"]> {
+  const { timing, run } = opts;
+  const { opts: evaluateOpts, params, log } = timing;
+  const { onnxProvidersToTime, onnxLatencyEngine, onnxPredictorFor, agreementWithEvaluation } = await import("../export/onnx-predictor");
+  const { providers, unavailable } = onnxProvidersToTime(evaluateOpts.engine.device);
+  if (unavailable) log(`ONNX Runtime not timed: ${unavailable}`);
+  const threads = evaluateOpts.onnxThreads ?? 1;
+  const onnx: EvaluateOutcome["onnx"] = [];
+  for (const provider of providers) {
+    const measured = await measureRuntimeLatency({
+      ...timing,
+      runtime: "onnxruntime",
+      engine: onnxLatencyEngine(provider, threads),
+      wrap: async (model, arch, inputSize) => {
+        const predictor = await onnxPredictorFor(model, { provider, threads });
+        const evaluation = opts.evaluations.find((e) => e.arch === arch);
+        let agreement: PredictionAgreement | undefined;
+        if (evaluation) {
+          agreement = await agreementWithEvaluation({ predictor, evaluation, imageRoot: imageRootOf(run.dataset), preprocess: preprocessFor(arch), batches: evalBatches({ manifest: run.dataset, split: "validation", imageSize: inputSize, batchSize: params.batchSize, cacheDir: run.cacheDir }) });
+          log(`${arch}: ONNX Runtime (${provider}) and tfjs ${agreement.disagreements.length === 0 ? "agree" : "DISAGREE"} on ${agreement.images - agreement.disagreements.length}/${agreement.images} validation images (max |Δp| ${agreement.maxAbsDiff.toExponential(1)})${agreement.disagreements.length ? `: ${agreement.disagreements.join(", ")}` : ""}`);
+        }
+        return { predictor: predictor.predict, release: predictor.release, agreement };
+      },
+    });
+    onnx.push({ latencyPath: measured.path, latency: measured.file });
+  }
+  return onnx;
 }
 
 /** Phase 1: the run to evaluate (single machine, or a sharded grid) and the dataset it was trained on. */
@@ -206,64 +239,66 @@ async function predictValidation(opts: {
   return evaluations;
 }
 
-/** Times every architecture on one runtime; keeps what this machine already measured unless forced. */
-async function measureRuntimeLatency(opts: {
-  runDir: string;
-  hasRun: boolean;
-  params: RunParams;
-  machine: string;
-  inventory: object;
-  archs: Array<{ arch: string; displayName: string; inputSize: number }>;
-  imagePath: string;
-  classes: number;
-  runtime: LatencyRuntime;
-  engine: LatencyEngine;
-  /** Turns the tfjs model into what this runtime times (ONNX Runtime); tfjs itself when absent. */
-  wrap?: (model: tf.LayersModel, arch: string, inputSize: number) => Promise<{ predictor: Predictor; release: () => Promise<void>; agreement?: PredictionAgreement }>;
-  opts: EvaluateOptions;
-  log: (line: string) => void;
-}): Promise<{ path: string; file: LatencyFile }> {
+type Wrap = (model: tf.LayersModel, arch: string, inputSize: number) => Promise<{ predictor: Predictor; release: () => Promise<void>; agreement?: PredictionAgreement }>;
+
+/** Phase 4 (and 5 per provider): every architecture on one runtime; keeps what this machine already measured unless forced. */
+async function measureRuntimeLatency(
+  opts: LatencyTargets & {
+    runtime: LatencyRuntime;
+    engine: LatencyEngine;
+    /** Turns the tfjs model into what this runtime times (ONNX Runtime); tfjs itself when absent. */
+    wrap?: Wrap;
+  },
+): Promise<{ path: string; file: LatencyFile }> {
   const { runDir, params, machine, engine, log } = opts;
   const latencyPath = path.join(runDir, latencyFileName({ machine, engine: engine.engine }));
   const previous = !opts.opts.force && (await fileExists(latencyPath)) ? await readLatencyFile(latencyPath) : undefined;
   let models: LatencyFile["models"] = "trained";
   const measured: ArchLatency[] = previous ? [...previous.archs] : [];
   const fileOf = () => latencyFileOf({ previous, machine, engine, runtime: opts.runtime, inventory: opts.inventory, runId: params.runId, models, imageSize: params.imageSize, archs: measured });
-  for (const { arch, displayName, inputSize } of opts.archs) {
-    if (measured.some((m) => m.arch === arch && m.inputSize === inputSize)) {
-      log(`${arch}: latency on ${machine} (${engine.engine}) exists, kept`);
+  for (const target of opts.archs) {
+    if (measured.some((m) => m.arch === target.arch && m.inputSize === target.inputSize)) {
+      log(`${target.arch}: latency on ${machine} (${engine.engine}) exists, kept`);
       continue;
     }
-    const trainedHere = opts.hasRun && (await fileExists(path.join(runDir, arch, "model", "model.json")));
-    let model: tf.LayersModel;
-    let dispose: () => void;
-    if (trainedHere) {
-      model = await loadTrainedModel(runDir, arch);
-      dispose = () => model.dispose();
-    } else {
-      models = "untrained";
-      const transfer = await buildTransferModel(arch, { inputSize, classes: opts.classes, weights: "none", weightsDir: params.weightsDir, alpha: alphaFor(arch, params.alpha) });
-      model = transfer.model;
-      dispose = () => disposeTransferModel(transfer);
-    }
-    try {
-      const wrapped = opts.wrap ? await opts.wrap(model, arch, inputSize) : undefined;
-      try {
-        const latency = await measureModelLatency({ arch, displayName, model: wrapped?.predictor ?? model, inputSize, preprocess: preprocessFor(arch), decode: decodeOne, imagePath: opts.imagePath, batchSizes: opts.opts.batchSizes, budget: opts.opts.budget, batchBudget: opts.opts.batchBudget, signal: opts.opts.signal });
-        measured.push(wrapped?.agreement ? { ...latency, agreement: wrapped.agreement } : latency);
-        log(`${arch}: ${engine.engine} p50 ${latency.modelOnly.p50Ms.toFixed(2)} ms model only, ${latency.endToEnd.p50Ms.toFixed(2)} ms end to end, first call ${latency.modelOnly.firstCallMs.toFixed(0)} ms (${trainedHere ? "trained" : "untrained"} model)`);
-      } finally {
-        await wrapped?.release();
-      }
-    } finally {
-      dispose();
-    }
+    const { latency, trained } = await timeArch({ ...opts, target });
+    if (!trained) models = "untrained";
+    measured.push(latency);
     // Saved after every architecture: an interrupted benchmark keeps what it measured.
     await saveLatencyFile({ runDir, file: fileOf() });
   }
   const file = fileOf();
   if (!previous || measured.length !== previous.archs.length) await saveLatencyFile({ runDir, file });
   return { path: latencyPath, file };
+}
+
+/** One architecture's latency on one runtime: its model (trained here, else untrained), wrapped for the runtime, timed, released. */
+async function timeArch(opts: LatencyTargets & { engine: LatencyEngine; wrap?: Wrap; target: LatencyTargets["archs"][number] }): Promise<{ latency: ArchLatency; trained: boolean }> {
+  const { runDir, params } = opts;
+  const { arch, displayName, inputSize } = opts.target;
+  const trainedHere = opts.hasRun && (await fileExists(path.join(runDir, arch, "model", "model.json")));
+  let model: tf.LayersModel;
+  let dispose: () => void;
+  if (trainedHere) {
+    model = await loadTrainedModel(runDir, arch);
+    dispose = () => model.dispose();
+  } else {
+    const transfer = await buildTransferModel(arch, { inputSize, classes: opts.classes, weights: "none", weightsDir: params.weightsDir, alpha: alphaFor(arch, params.alpha) });
+    model = transfer.model;
+    dispose = () => disposeTransferModel(transfer);
+  }
+  try {
+    const wrapped = opts.wrap ? await opts.wrap(model, arch, inputSize) : undefined;
+    try {
+      const latency = await measureModelLatency({ arch, displayName, model: wrapped?.predictor ?? model, inputSize, preprocess: preprocessFor(arch), decode: decodeOne, imagePath: opts.imagePath, batchSizes: opts.opts.batchSizes, budget: opts.opts.budget, batchBudget: opts.opts.batchBudget, signal: opts.opts.signal });
+      opts.log(`${arch}: ${opts.engine.engine} p50 ${latency.modelOnly.p50Ms.toFixed(2)} ms model only, ${latency.endToEnd.p50Ms.toFixed(2)} ms end to end, first call ${latency.modelOnly.firstCallMs.toFixed(0)} ms (${trainedHere ? "trained" : "untrained"} model)`);
+      return { latency: wrapped?.agreement ? { ...latency, agreement: wrapped.agreement } : latency, trained: trainedHere };
+    } finally {
+      await wrapped?.release();
+    }
+  } finally {
+    dispose();
+  }
 }
 
 function latencyFileOf(opts: { previous?: LatencyFile; machine: string; engine: LatencyEngine; runtime: LatencyRuntime; inventory: object; runId: string; models: LatencyFile["models"]; imageSize: number; archs: ArchLatency[] }): LatencyFile {
