@@ -71,7 +71,7 @@ const RUN_MANIFEST: FileSchema = {
   },
 };
 
-/** The run.json of `runDir`, checked; a damaged or other-version file is a one-line SchemaError naming it. */
+/** A run.json, checked; a damaged or other-version file is a one-line SchemaError naming it. */
 export async function readRunManifestFile(file: string): Promise<RunManifest> {
   return readSchemaFile<RunManifest>(file, RUN_MANIFEST);
 }

@@ -1,7 +1,7 @@
 // Public API of the training stage (see the team contract).
 export { loadRun, loadTrainedModel, runTraining, datasetFor, stoppedText, type RunTrainingOptions } from "./runner";
 export { trainArchitecture, isArchFinished, TrainingAbortedError, type ArchOutcome, type TrainArchitectureOptions } from "./fit";
-export { archPaths, openRunDir, readRunManifest, runDirFor, RunConfigMismatchError, RUN_MANIFEST_FILE } from "./run-dir";
+export { archPaths, openRunDir, readRunManifest, runDirFor, RunConfigMismatchError } from "./run-dir";
 export { loadModelFiles, saveModelFiles, readModelArtifacts } from "./checkpoint";
 export { bestEpoch, overfittingEpoch, shouldStopEarly, isContinuous } from "./history";
 export { createCliProgress, createNotebookProgress, formatProgressLine, renderProgressHtml } from "./progress";

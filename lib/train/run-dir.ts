@@ -16,8 +16,6 @@ import { PROJECT_ROOT } from "../paths";
 import type { MachineInventory } from "../schemas/inventory";
 import { type DatasetIdentity, readRunManifestFile, RUN_MANIFEST_FILE, RUN_MANIFEST_SCHEMA, type RunManifest, type RunSession } from "../schemas/run-manifest";
 
-export { RUN_MANIFEST_FILE };
-
 export function runDirFor(params: Pick<RunParams, "runsDir" | "runId">): string {
   return path.join(params.runsDir, params.runId);
 }
