@@ -1,6 +1,7 @@
 // The webgpu training kernels of lib/engine/webgpu on software Vulkan (Mesa lavapipe):
 //  - Sum/Mean, batch-norm and ReLU/ReLU6/clip gradients equal tfjs's own (restored) to 1e-5;
 //  - the fused Adam and SGD updates equal tfjs's optimizers to 1e-5 in fewer dispatches;
+//  - a scale-free batch norm (fused op on webgpu) equals the elementwise path with tfjs's kernels;
 //  - Conv2DBackpropFilter and DepthwiseConv2dNativeBackpropFilter equal the cpu backend to 1e-4
 //    (relative) for every kernel size, stride, padding, dilation and channel multiplier that the
 //    eight networks use, the list read from the built models;
@@ -126,6 +127,29 @@ async function optimizerSteps(optimizer: tf.Optimizer, tag: string, measure: (wo
   return { values, dispatches };
 }
 
+/**
+ * A scale-free batch norm (Keras' Inceptions; lib/models' patch) in training mode: the gradients of
+ * every trainable weight, and the moving statistics after the step. Same weights each call (seeded).
+ */
+async function scaleFreeBatchNormStep(): Promise<number[][]> {
+  const { patchScaleFreeBatchNormTraining } = await import("../lib/models/batchnorm-scale-fix");
+  patchScaleFreeBatchNormTraining();
+  const input = tf.input({ shape: [6, 5, 3] });
+  let x = tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: "same", useBias: false, kernelInitializer: tf.initializers.randomUniform({ minval: -1, maxval: 1, seed: 21 }) }).apply(input) as tf.SymbolicTensor;
+  const norm = tf.layers.batchNormalization({ scale: false, betaInitializer: tf.initializers.randomUniform({ minval: -1, maxval: 1, seed: 22 }) });
+  x = norm.apply(x) as tf.SymbolicTensor;
+  x = tf.layers.activation({ activation: "relu" }).apply(x) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor });
+  const xs = tf.randomUniform([2, 6, 5, 3], -2, 2, "float32", 23);
+  const r = tf.randomUniform([2, 8], -1, 1, "float32", 24);
+  const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(model.apply(xs, { training: true }) as tf.Tensor, r)) as tf.Scalar);
+  const moving = norm.getWeights().slice(-2).map((w) => w.clone());
+  const result = await readAll([value, ...model.trainableWeights.map((w) => grads[(w.read() as tf.Variable).name]), ...moving]);
+  tf.dispose([xs, r, ...Object.values(grads)]);
+  model.dispose();
+  return result;
+}
+
 async function readAll(tensors: tf.Tensor[]): Promise<number[][]> {
   const values = await Promise.all(tensors.map((t) => t.data()));
   tf.dispose(tensors);
@@ -156,8 +180,10 @@ async function child(): Promise<void> {
   const ours = await readAll(cases.map((c, i) => filterGradient(c, 100 + i)));
   const gradients: Record<string, { ours: number[][]; original: number[][] }> = {};
   for (const [name, run] of Object.entries(gradientCases())) gradients[name] = { ours: await readAll(run()), original: [] };
+  gradients["scale-free batch norm layer (fused op there, elementwise ops with tfjs's kernels)"] = { ours: await scaleFreeBatchNormStep(), original: [] };
   restoreWebGpuOriginals();
   for (const [name, run] of Object.entries(gradientCases())) gradients[name].original = await readAll(run());
+  gradients["scale-free batch norm layer (fused op there, elementwise ops with tfjs's kernels)"].original = await scaleFreeBatchNormStep();
   registerWebGpuTrainingKernels();
   const dispatchesOf = async (work: () => void) => (await measureDeviceTraffic(work)).traffic.dispatches;
   const optimizers = {

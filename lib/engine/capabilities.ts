@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { largestActivationBytesPerImage, planMicroBatches } from "./adapter";
 import type { EngineDescription } from "./types";
-import { FusedAdamOptimizer, FusedSgdOptimizer } from "./webgpu/index";
+import { BATCH_NORM_GRAD_KERNEL, FusedAdamOptimizer, FusedSgdOptimizer } from "./webgpu/index";
 import { writeFloat32Tensor } from "./wasm/heap";
 import { inferenceBytesPerImage, planMicroBatch as planWasmHeapBatch, trainingBytesPerImage } from "./wasm/memory";
 
@@ -42,6 +42,14 @@ export function queuesWorkOnDevice(): boolean {
 export function fusedOptimizer(name: "adam" | "sgd", learningRate: number): tf.Optimizer | undefined {
   if (!queuesWorkOnDevice()) return undefined;
   return name === "adam" ? new FusedAdamOptimizer(learningRate, 0.9, 0.999) : new FusedSgdOptimizer(learningRate);
+}
+
+/**
+ * Whether a batch norm in training mode is cheaper as tfjs's fused batch-norm op than as elementwise
+ * ops: true where the engine has a fused gradient for it (webgpu: 6 dispatches instead of ~24).
+ */
+export function prefersFusedBatchNorm(): boolean {
+  return hasKernel(BATCH_NORM_GRAD_KERNEL);
 }
 
 /** Whether the active backend has a kernel for `kernelName` (e.g. "Transform"). */

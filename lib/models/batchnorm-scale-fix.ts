@@ -5,6 +5,7 @@
 // is computed here with the same formulas tfjs uses (batch moments, moving-average update).
 // Patching the class (not instances) also covers models reloaded with tf.loadLayersModel.
 import * as tf from "@tensorflow/tfjs";
+import { prefersFusedBatchNorm } from "../engine/capabilities";
 
 interface BatchNormInternals {
   scale: boolean;
@@ -41,10 +42,16 @@ export function patchScaleFreeBatchNormTraining(): void {
       const reductionAxes = [...Array(x.rank).keys()].filter((i) => i !== axis);
       const broadcastShape = x.shape.map((size, i) => (i === axis ? size : 1));
       const { mean, variance } = tf.moments(x, reductionAxes);
-      const beta = layer.center && layer.beta ? layer.beta.read().reshape(broadcastShape) : undefined;
-      // Elementwise ops, not tf.batchNorm: its gradient also fails without a scale tensor.
-      const scaled = tf.mul(tf.sub(x, mean.reshape(broadcastShape)), tf.rsqrt(tf.add(variance.reshape(broadcastShape), layer.epsilon)));
-      const normed = beta ? tf.add(scaled, beta) : scaled;
+      let normed: tf.Tensor;
+      if (axis === x.rank - 1 && prefersFusedBatchNorm()) {
+        // The fused op with a unit scale (as in inference): its gradient is one fused kernel there.
+        normed = tf.batchNorm(x, mean, variance, layer.center && layer.beta ? layer.beta.read() : undefined, tf.onesLike(mean), layer.epsilon);
+      } else {
+        const beta = layer.center && layer.beta ? layer.beta.read().reshape(broadcastShape) : undefined;
+        // Elementwise ops, not tf.batchNorm: its gradient also fails without a scale tensor.
+        const scaled = tf.mul(tf.sub(x, mean.reshape(broadcastShape)), tf.rsqrt(tf.add(variance.reshape(broadcastShape), layer.epsilon)));
+        normed = beta ? tf.add(scaled, beta) : scaled;
+      }
       const decay = 1 - layer.momentum;
       for (const [variable, value] of [
         [layer.movingMean, mean],

@@ -10,6 +10,7 @@ import { asWebGpuBackend } from "./program";
 import { restoreUploads, useQueueUploads } from "./uploads";
 
 export { disposeWebGpu, probeWebGpu, registerWebGpuBackend, type WebGpuProbe } from "./dawn";
+export { BATCH_NORM_GRAD_KERNEL } from "./batch-norm-grad";
 export { FusedAdamOptimizer, FusedSgdOptimizer } from "./optimizers";
 export { type DeviceTraffic, measureDeviceTraffic } from "./traffic";
 
