@@ -1,7 +1,8 @@
 // The webgpu training kernels of lib/engine/webgpu on software Vulkan (Mesa lavapipe):
 //  - Sum/Mean, batch-norm and ReLU/ReLU6/clip gradients equal tfjs's own (restored) to 1e-5;
 //  - the fused Adam and SGD updates equal tfjs's optimizers to 1e-5 in fewer dispatches;
-//  - a scale-free batch norm (fused op on webgpu) equals the elementwise path with tfjs's kernels;
+//  - a batch norm layer in training, with and without scale (fused moments and op on webgpu), equals
+//    tfjs-layers' own path / the elementwise path with tfjs's kernels;
 //  - Conv2DBackpropFilter and DepthwiseConv2dNativeBackpropFilter equal the cpu backend to 1e-4
 //    (relative) for every kernel size, stride, padding, dilation and channel multiplier that the
 //    eight networks use, the list read from the built models;
@@ -128,15 +129,15 @@ async function optimizerSteps(optimizer: tf.Optimizer, tag: string, measure: (wo
 }
 
 /**
- * A scale-free batch norm (Keras' Inceptions; lib/models' patch) in training mode: the gradients of
+ * A batch norm layer (scale-free as in Keras' Inceptions, or with scale; lib/models' patch) in training mode: the gradients of
  * every trainable weight, and the moving statistics after the step. Same weights each call (seeded).
  */
-async function scaleFreeBatchNormStep(): Promise<number[][]> {
+async function batchNormStep(scale: boolean): Promise<number[][]> {
   const { patchScaleFreeBatchNormTraining } = await import("../lib/models/batchnorm-scale-fix");
   patchScaleFreeBatchNormTraining();
   const input = tf.input({ shape: [6, 5, 3] });
   let x = tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: "same", useBias: false, kernelInitializer: tf.initializers.randomUniform({ minval: -1, maxval: 1, seed: 21 }) }).apply(input) as tf.SymbolicTensor;
-  const norm = tf.layers.batchNormalization({ scale: false, betaInitializer: tf.initializers.randomUniform({ minval: -1, maxval: 1, seed: 22 }) });
+  const norm = tf.layers.batchNormalization({ scale, betaInitializer: tf.initializers.randomUniform({ minval: -1, maxval: 1, seed: 22 }), gammaInitializer: tf.initializers.randomUniform({ minval: 0.5, maxval: 1.5, seed: 25 }) });
   x = norm.apply(x) as tf.SymbolicTensor;
   x = tf.layers.activation({ activation: "relu" }).apply(x) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor });
@@ -180,10 +181,11 @@ async function child(): Promise<void> {
   const ours = await readAll(cases.map((c, i) => filterGradient(c, 100 + i)));
   const gradients: Record<string, { ours: number[][]; original: number[][] }> = {};
   for (const [name, run] of Object.entries(gradientCases())) gradients[name] = { ours: await readAll(run()), original: [] };
-  gradients["scale-free batch norm layer (fused op there, elementwise ops with tfjs's kernels)"] = { ours: await scaleFreeBatchNormStep(), original: [] };
+  const BN_CASES = { "scale-free batch norm layer (fused there, elementwise ops with tfjs's kernels)": false, "batch norm layer (fused there, tfjs-layers' own path with tfjs's kernels)": true };
+  for (const [name, scale] of Object.entries(BN_CASES)) gradients[name] = { ours: await batchNormStep(scale), original: [] };
   restoreWebGpuOriginals();
   for (const [name, run] of Object.entries(gradientCases())) gradients[name].original = await readAll(run());
-  gradients["scale-free batch norm layer (fused op there, elementwise ops with tfjs's kernels)"].original = await scaleFreeBatchNormStep();
+  for (const [name, scale] of Object.entries(BN_CASES)) gradients[name].original = await batchNormStep(scale);
   registerWebGpuTrainingKernels();
   const dispatchesOf = async (work: () => void) => (await measureDeviceTraffic(work)).traffic.dispatches;
   const optimizers = {

@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { largestActivationBytesPerImage, planMicroBatches } from "./adapter";
 import type { EngineDescription } from "./types";
-import { BATCH_NORM_GRAD_KERNEL, FusedAdamOptimizer, FusedSgdOptimizer } from "./webgpu/index";
+import { BATCH_NORM_GRAD_KERNEL, FusedAdamOptimizer, MOMENTS_KERNEL, FusedSgdOptimizer } from "./webgpu/index";
 import { writeFloat32Tensor } from "./wasm/heap";
 import { inferenceBytesPerImage, planMicroBatch as planWasmHeapBatch, trainingBytesPerImage } from "./wasm/memory";
 
@@ -50,6 +50,20 @@ export function fusedOptimizer(name: "adam" | "sgd", learningRate: number): tf.O
  */
 export function prefersFusedBatchNorm(): boolean {
   return hasKernel(BATCH_NORM_GRAD_KERNEL);
+}
+
+/**
+ * Batch norm's statistics: mean and variance of `x` over every axis but the last. Where the engine has
+ * a fused kernel for it (webgpu: 3 dispatches and a 1-dispatch gradient instead of 6 and ~8), that
+ * kernel; elsewhere tf.moments. Same values to float rounding (test/engine-webgpu-training.test.ts).
+ */
+export function channelMoments(x: tf.Tensor): { mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  if (x.dtype === "float32" && x.rank >= 2 && hasKernel(MOMENTS_KERNEL)) {
+    const [mean, variance] = tf.engine().runKernel(MOMENTS_KERNEL, { x }) as tf.Tensor1D[];
+    return { mean, variance };
+  }
+  const { mean, variance } = tf.moments(x, [...Array(x.rank - 1).keys()]);
+  return { mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
 }
 
 /** Whether the active backend has a kernel for `kernelName` (e.g. "Transform"). */

@@ -4,8 +4,10 @@
 // use scale=False everywhere, so we patch the class once: the training path of a scale-free layer
 // is computed here with the same formulas tfjs uses (batch moments, moving-average update).
 // Patching the class (not instances) also covers models reloaded with tf.loadLayersModel.
+// Where the engine prefers the fused batch-norm op (webgpu), every layer's training path (with or
+// without scale) runs here too, with the engine's fused channel moments: ~10 fewer dispatches per layer.
 import * as tf from "@tensorflow/tfjs";
-import { prefersFusedBatchNorm } from "../engine/capabilities";
+import { channelMoments, prefersFusedBatchNorm } from "../engine/capabilities";
 
 interface BatchNormInternals {
   scale: boolean;
@@ -14,6 +16,7 @@ interface BatchNormInternals {
   epsilon: number;
   momentum: number;
   beta?: { read(): tf.Tensor };
+  gamma?: { read(): tf.Tensor };
   movingMean: { read(): tf.Tensor; write(value: tf.Tensor): void };
   movingVariance: { read(): tf.Tensor; write(value: tf.Tensor): void };
 }
@@ -28,7 +31,9 @@ export function patchScaleFreeBatchNormTraining(): void {
   const original = prototype.call;
   prototype.call = function (this: tf.layers.Layer, inputs, kwargs) {
     const layer = this as unknown as BatchNormInternals;
-    if (layer.scale) return original.call(this, inputs, kwargs);
+    const input = Array.isArray(inputs) ? inputs[0] : inputs;
+    const fused = Boolean(kwargs?.training) && (layer.axis === -1 || layer.axis === input.rank - 1) && prefersFusedBatchNorm();
+    if (layer.scale && !fused) return original.call(this, inputs, kwargs);
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0] : inputs;
       if (!kwargs?.training) {
@@ -41,12 +46,17 @@ export function patchScaleFreeBatchNormTraining(): void {
       const axis = layer.axis >= 0 ? layer.axis : layer.axis + x.rank;
       const reductionAxes = [...Array(x.rank).keys()].filter((i) => i !== axis);
       const broadcastShape = x.shape.map((size, i) => (i === axis ? size : 1));
-      const { mean, variance } = tf.moments(x, reductionAxes);
       let normed: tf.Tensor;
-      if (axis === x.rank - 1 && prefersFusedBatchNorm()) {
-        // The fused op with a unit scale (as in inference): its gradient is one fused kernel there.
-        normed = tf.batchNorm(x, mean, variance, layer.center && layer.beta ? layer.beta.read() : undefined, tf.onesLike(mean), layer.epsilon);
+      let mean: tf.Tensor;
+      let variance: tf.Tensor;
+      if (fused) {
+        // The fused op (a unit scale where the layer has none, as in inference): its gradient is one
+        // fused kernel there, and so are the moments and theirs.
+        ({ mean, variance } = channelMoments(x));
+        const gamma = layer.scale && layer.gamma ? layer.gamma.read() : tf.onesLike(mean);
+        normed = tf.batchNorm(x, mean, variance, layer.center && layer.beta ? layer.beta.read() : undefined, gamma, layer.epsilon);
       } else {
+        ({ mean, variance } = tf.moments(x, reductionAxes));
         const beta = layer.center && layer.beta ? layer.beta.read().reshape(broadcastShape) : undefined;
         // Elementwise ops, not tf.batchNorm: its gradient also fails without a scale tensor.
         const scaled = tf.mul(tf.sub(x, mean.reshape(broadcastShape)), tf.rsqrt(tf.add(variance.reshape(broadcastShape), layer.epsilon)));

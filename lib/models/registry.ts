@@ -1,6 +1,7 @@
 // The typed registry of the eight architectures: one spec per id, checked for duplicates and
 // completeness, no side effects at import. Facts from ../shared/notes/keras-reference.md.
 import type * as tf from "@tensorflow/tfjs";
+import { patchScaleFreeBatchNormTraining } from "./batchnorm-scale-fix";
 import type { BuildOptions } from "./common";
 import { buildDenseNet, denseNetBlockPrefixes, type DenseNetVariant } from "./densenet";
 import { ARCH_IDS, type ArchId, isArchId } from "../ids";
@@ -216,5 +217,7 @@ export function inputSizeFor(arch: string, imageSize: number): number {
 export function buildArchitecture(id: string, opts: BuildOptions = {}): tf.LayersModel {
   const spec = getArchSpec(id);
   if (opts.alpha !== undefined && !spec.alphas) throw new Error(`${id}: alpha applies to mobilenet and mobilenet_v2 only`);
+  // Every network: the scale-free fix, and on webgpu the fused batch-norm training path for all layers.
+  patchScaleFreeBatchNormTraining();
   return spec.build(opts);
 }

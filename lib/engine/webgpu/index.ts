@@ -5,12 +5,14 @@ import { BATCH_NORM_GRAD_KERNEL, batchNormGrad, batchNormGradFunc } from "./batc
 import { BROADCAST_GRAD_KERNEL, broadcastGrad, broadcastGradFunc } from "./broadcast-grads";
 import { conv2DBackpropFilter, depthwiseConv2dNativeBackpropFilter } from "./filter-grads";
 import { MASK_GRAD_KERNEL, MASKED_GRADIENTS, maskGrad, maskGradFunc } from "./mask-grads";
+import { MOMENTS_GRAD_KERNEL, MOMENTS_KERNEL, moments, momentsGrad, momentsGradConfig } from "./moments";
 import { ADAM_KERNEL, adamUpdate, SGD_KERNEL, sgdUpdate } from "./optimizers";
 import { asWebGpuBackend } from "./program";
 import { restoreUploads, useQueueUploads } from "./uploads";
 
 export { disposeWebGpu, probeWebGpu, registerWebGpuBackend, type WebGpuProbe } from "./dawn";
 export { BATCH_NORM_GRAD_KERNEL } from "./batch-norm-grad";
+export { MOMENTS_KERNEL } from "./moments";
 export { FusedAdamOptimizer, FusedSgdOptimizer } from "./optimizers";
 export { type DeviceTraffic, measureDeviceTraffic } from "./traffic";
 
@@ -22,6 +24,8 @@ const KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.KernelFunc }> 
   { kernelName: BROADCAST_GRAD_KERNEL, kernelFunc: broadcastGrad as unknown as tf.KernelFunc },
   { kernelName: MASK_GRAD_KERNEL, kernelFunc: maskGrad as unknown as tf.KernelFunc },
   { kernelName: BATCH_NORM_GRAD_KERNEL, kernelFunc: batchNormGrad as unknown as tf.KernelFunc },
+  { kernelName: MOMENTS_KERNEL, kernelFunc: moments as unknown as tf.KernelFunc },
+  { kernelName: MOMENTS_GRAD_KERNEL, kernelFunc: momentsGrad as unknown as tf.KernelFunc },
   { kernelName: ADAM_KERNEL, kernelFunc: adamUpdate as unknown as tf.KernelFunc },
   { kernelName: SGD_KERNEL, kernelFunc: sgdUpdate as unknown as tf.KernelFunc },
 ];
@@ -56,6 +60,8 @@ export function registerWebGpuTrainingKernels(): string[] {
     originalGradients.set(kernelName, original);
     tf.registerGradient({ ...original, gradFunc: wrap(original.gradFunc as unknown as GradFunc) as unknown as tf.GradConfig["gradFunc"] });
   }
+  // Our own kernel's gradient: registered once, harmless where the kernel is not (it is never run there).
+  if (!tf.getGradient(MOMENTS_KERNEL)) tf.registerGradient(momentsGradConfig);
   if (tf.getBackend() === "webgpu") useQueueUploads(asWebGpuBackend(tf.backend()));
   return [...KERNELS.map((k) => k.kernelName), ...GRADIENTS.map(([name]) => `${name} gradient`)];
 }
