@@ -278,8 +278,8 @@ if (process.env[CHILD_FLAG]) {
       const arrays = traffic.uploadSizes.filter((n) => n > 1);
       // Input batch and class ids only; oneHot, the loss and the optimizer work on the device.
       assert.deepEqual(arrays.sort((a, b) => a - b), [2, 2 * 12 * 12 * 3], `step ${step}: host arrays uploaded: ${traffic.uploadSizes.join(", ")}`);
-      // 4-byte scalars that remain: tfjs-layers' moving-average update makes two per batch norm
-      // (1 − momentum, for mean and variance), the loss one or two; each is one number.
+      // 4-byte scalars that remain: the loss one or two; at most two per batch norm (tfjs-layers'
+      // moving-average update, 1 − momentum, where a layer does not take lib/models' fused path).
       const scalars = traffic.uploadSizes.length - arrays.length;
       assert.ok(scalars <= 2 * result.batchNorms + 4, `step ${step}: ${scalars} scalar uploads`);
       assert.ok(traffic.uploadBytes <= inputBytes + 4 * scalars);

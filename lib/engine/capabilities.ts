@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { largestActivationBytesPerImage, planMicroBatches } from "./adapter";
 import type { EngineDescription } from "./types";
-import { BATCH_NORM_GRAD_KERNEL, FusedAdamOptimizer, MOMENTS_KERNEL, FusedSgdOptimizer } from "./webgpu/index";
+import { BATCH_NORM_GRAD_KERNEL, FusedAdamOptimizer, FusedSgdOptimizer, MOMENTS_KERNEL, MOVING_AVERAGE_KERNEL } from "./webgpu/index";
 import { writeFloat32Tensor } from "./wasm/heap";
 import { inferenceBytesPerImage, planMicroBatch as planWasmHeapBatch, trainingBytesPerImage } from "./wasm/memory";
 
@@ -64,6 +64,19 @@ export function channelMoments(x: tf.Tensor): { mean: tf.Tensor1D; variance: tf.
   }
   const { mean, variance } = tf.moments(x, [...Array(x.rank - 1).keys()]);
   return { mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+}
+
+/**
+ * The moving-average update `current − (current − value)·decay` (batch norm's moving statistics, as
+ * tfjs-layers computes it): one program where the engine has it (webgpu: instead of Sub, Mul, Sub and
+ * a host-made scalar), tfjs's ops elsewhere.
+ */
+export function movingAverageUpdate(current: tf.Tensor, value: tf.Tensor, decay: number): tf.Tensor {
+  const sameShape = current.shape.length === value.shape.length && current.shape.every((n, i) => n === value.shape[i]);
+  if (current.dtype === "float32" && value.dtype === "float32" && sameShape && hasKernel(MOVING_AVERAGE_KERNEL)) {
+    return tf.engine().runKernel(MOVING_AVERAGE_KERNEL, { current, value }, { decay }) as tf.Tensor;
+  }
+  return tf.sub(current, tf.mul(tf.sub(current, value), decay));
 }
 
 /** Whether the active backend has a kernel for `kernelName` (e.g. "Transform"). */

@@ -7,7 +7,7 @@
 // Where the engine prefers the fused batch-norm op (webgpu), every layer's training path (with or
 // without scale) runs here too, with the engine's fused channel moments: ~10 fewer dispatches per layer.
 import * as tf from "@tensorflow/tfjs";
-import { channelMoments, prefersFusedBatchNorm } from "../engine/capabilities";
+import { channelMoments, movingAverageUpdate, prefersFusedBatchNorm } from "../engine/capabilities";
 
 interface BatchNormInternals {
   scale: boolean;
@@ -68,8 +68,7 @@ export function patchScaleFreeBatchNormTraining(): void {
         [layer.movingVariance, variance],
       ] as const) {
         tf.tidy(() => {
-          const current = variable.read();
-          variable.write(tf.sub(current, tf.mul(tf.sub(current, value), decay)));
+          variable.write(movingAverageUpdate(variable.read(), value, decay));
         });
       }
       return normed;

@@ -6,6 +6,7 @@ import { BROADCAST_GRAD_KERNEL, broadcastGrad, broadcastGradFunc } from "./broad
 import { conv2DBackpropFilter, depthwiseConv2dNativeBackpropFilter } from "./filter-grads";
 import { MASK_GRAD_KERNEL, MASKED_GRADIENTS, maskGrad, maskGradFunc } from "./mask-grads";
 import { MOMENTS_GRAD_KERNEL, MOMENTS_KERNEL, moments, momentsGrad, momentsGradConfig } from "./moments";
+import { MOVING_AVERAGE_KERNEL, movingAverage } from "./moving-average";
 import { ADAM_KERNEL, adamUpdate, SGD_KERNEL, sgdUpdate } from "./optimizers";
 import { asWebGpuBackend } from "./program";
 import { restoreUploads, useQueueUploads } from "./uploads";
@@ -13,6 +14,7 @@ import { restoreUploads, useQueueUploads } from "./uploads";
 export { disposeWebGpu, probeWebGpu, registerWebGpuBackend, type WebGpuProbe } from "./dawn";
 export { BATCH_NORM_GRAD_KERNEL } from "./batch-norm-grad";
 export { MOMENTS_KERNEL } from "./moments";
+export { MOVING_AVERAGE_KERNEL } from "./moving-average";
 export { FusedAdamOptimizer, FusedSgdOptimizer } from "./optimizers";
 export { type DeviceTraffic, measureDeviceTraffic } from "./traffic";
 
@@ -26,6 +28,7 @@ const KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.KernelFunc }> 
   { kernelName: BATCH_NORM_GRAD_KERNEL, kernelFunc: batchNormGrad as unknown as tf.KernelFunc },
   { kernelName: MOMENTS_KERNEL, kernelFunc: moments as unknown as tf.KernelFunc },
   { kernelName: MOMENTS_GRAD_KERNEL, kernelFunc: momentsGrad as unknown as tf.KernelFunc },
+  { kernelName: MOVING_AVERAGE_KERNEL, kernelFunc: movingAverage as unknown as tf.KernelFunc },
   { kernelName: ADAM_KERNEL, kernelFunc: adamUpdate as unknown as tf.KernelFunc },
   { kernelName: SGD_KERNEL, kernelFunc: sgdUpdate as unknown as tf.KernelFunc },
 ];
