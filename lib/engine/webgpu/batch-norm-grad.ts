@@ -4,15 +4,11 @@
 //   Σdy, Σdy·(x − mean) per channel                               one split reduction
 //   dmean, dvariance, dscale, doffset = a·Σdy + b·Σdy·(x − mean)  four tiny passes (a, b per channel)
 import * as tf from "@tensorflow/tfjs";
-import { asWebGpuBackend, flatProgram, type WebGpuProgram } from "./program";
+import { asWebGpuBackend, flatProgram, runChannelPartials } from "./program";
 
 export const BATCH_NORM_GRAD_KERNEL = "ShowcaseWebGpuBatchNormGrad";
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
-
-/** Rows each thread of the reduction sums: enough work per thread, enough threads for a GPU. */
-const ROWS_PER_THREAD = 256;
-const MAX_PARTS = 1024;
 
 export function batchNormGrad(args: KernelArgs): tf.TensorInfo[] {
   const backend = asWebGpuBackend(args.backend);
@@ -38,43 +34,25 @@ export function batchNormGrad(args: KernelArgs): tf.TensorInfo[] {
     { type: "float32", data: [epsilon] },
   ]);
 
-  // partials[p][0][c] = Σ dy, partials[p][1][c] = Σ dy·(x − mean) over rows p·span … (p+1)·span − 1.
-  const parts = Math.max(1, Math.min(MAX_PARTS, Math.ceil(rows / ROWS_PER_THREAD)));
-  const span = Math.ceil(rows / parts);
-  const threads = parts * C;
-  const reduce: WebGpuProgram = {
+  // partials[p][0][c] = Σ dy, partials[p][1][c] = Σ dy·(x − mean) over the rows of part p.
+  const { partials, parts } = runChannelPartials(backend, {
+    key: "showcase_bn_grad_sums",
     variableNames: ["x", "dy", "mean"],
-    outputShape: [parts, 2, C],
-    shaderKey: "showcase_bn_grad_sums",
-    dispatchLayout: { x: [0, 1, 2] },
-    dispatch: [Math.ceil(threads / 64), 1, 1],
-    workgroupSize: [64, 1, 1],
-    uniforms: "channels : i32, rows : i32, span : i32, threads : i32,",
-    getUserCode: () => `
-      fn main(index : i32) {
-        if (index >= uniforms.threads) { return; }
-        let C = uniforms.channels;
-        let c = index % C;
-        let p = index / C;
+    inputs: [x, dy, mean],
+    rows,
+    channels: C,
+    body: `
         let m = mean[c];
         var sumDy = 0.0;
         var sumDyXm = 0.0;
-        let stop = min((p + 1) * uniforms.span, uniforms.rows);
-        for (var r = p * uniforms.span; r < stop; r++) {
+        for (var r = start; r < stop; r++) {
           let g = dy[r * C + c];
           sumDy += g;
           sumDyXm += g * (x[r * C + c] - m);
         }
         result[(p * 2) * C + c] = sumDy;
-        result[(p * 2 + 1) * C + c] = sumDyXm;
-      }`,
-  };
-  const partials = backend.runWebGPUProgram(reduce, [x, dy, mean], "float32", [
-    { type: "int32", data: [C] },
-    { type: "int32", data: [rows] },
-    { type: "int32", data: [span] },
-    { type: "int32", data: [threads] },
-  ]);
+        result[(p * 2 + 1) * C + c] = sumDyXm;`,
+  });
 
   // which: 0 dmean = −gain·Σdy, 1 dvariance = −½·inv²·gain·Σdy(x−m), 2 dscale = inv·Σdy(x−m), 3 doffset = Σdy
   // A fresh program object per run: the backend rewrites a program's shaderKey when it runs it.

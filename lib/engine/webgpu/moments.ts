@@ -5,56 +5,34 @@
 //   mean, variance from the parts (Chan's parallel formula, as exact as two passes)  two tiny passes
 //   dx = dmean/N + dvariance·2(x − mean)/N                                    one elementwise pass
 import * as tf from "@tensorflow/tfjs";
-import { asWebGpuBackend, flatProgram, type WebGpuProgram } from "./program";
+import { asWebGpuBackend, flatProgram, runChannelPartials } from "./program";
 
 export const MOMENTS_KERNEL = "ShowcaseWebGpuMoments";
 export const MOMENTS_GRAD_KERNEL = "ShowcaseWebGpuMomentsGrad";
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown };
 
-const ROWS_PER_THREAD = 256;
-const MAX_PARTS = 1024;
-
 export function moments(args: KernelArgs): tf.TensorInfo[] {
   const backend = asWebGpuBackend(args.backend);
   const { x } = args.inputs as Record<string, tf.TensorInfo>;
   const C = x.shape[x.shape.length - 1];
   const rows = tf.util.sizeFromShape(x.shape) / C;
-  const parts = Math.max(1, Math.min(MAX_PARTS, Math.ceil(rows / ROWS_PER_THREAD)));
-  const span = Math.ceil(rows / parts);
-  const threads = parts * C;
   // partials[p][0][c] = mean of part p, partials[p][1][c] = Σ (x − that mean)² over part p.
-  const reduce: WebGpuProgram = {
+  const { partials, parts, span } = runChannelPartials(backend, {
+    key: "showcase_moments_parts",
     variableNames: ["x"],
-    outputShape: [parts, 2, C],
-    shaderKey: "showcase_moments_parts",
-    dispatchLayout: { x: [0, 1, 2] },
-    dispatch: [Math.ceil(threads / 64), 1, 1],
-    workgroupSize: [64, 1, 1],
-    uniforms: "channels : i32, rows : i32, span : i32, threads : i32,",
-    getUserCode: () => `
-      fn main(index : i32) {
-        if (index >= uniforms.threads) { return; }
-        let C = uniforms.channels;
-        let c = index % C;
-        let p = index / C;
-        let start = p * uniforms.span;
-        let stop = min(start + uniforms.span, uniforms.rows);
+    inputs: [x],
+    rows,
+    channels: C,
+    body: `
         var sum = 0.0;
         for (var r = start; r < stop; r++) { sum += x[r * C + c]; }
         let m = sum / f32(max(stop - start, 1));
         var m2 = 0.0;
         for (var r = start; r < stop; r++) { let d = x[r * C + c] - m; m2 += d * d; }
         result[(p * 2) * C + c] = m;
-        result[(p * 2 + 1) * C + c] = m2;
-      }`,
-  };
-  const partials = backend.runWebGPUProgram(reduce, [x], "float32", [
-    { type: "int32", data: [C] },
-    { type: "int32", data: [rows] },
-    { type: "int32", data: [span] },
-    { type: "int32", data: [threads] },
-  ]);
+        result[(p * 2 + 1) * C + c] = m2;`,
+  });
   // which: 0 mean, 1 variance. A fresh program object per run (the backend rewrites shaderKey).
   const finish = () => flatProgram({
     key: "showcase_moments_finish",

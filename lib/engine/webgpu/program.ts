@@ -87,3 +87,49 @@ export function sumPartials(backend: WebGpuBackendLike, partials: tf.TensorInfo,
     { type: "int32", data: [n] },
   ]);
 }
+
+/** Rows each thread of a per-channel split reduction sums: enough work per thread, enough threads for a GPU. */
+const ROWS_PER_THREAD = 256;
+const MAX_PARTS = 1024;
+
+/**
+ * The first pass of a per-channel split reduction over a [rows, channels] view: the rows are cut into
+ * `parts` spans and one thread per (part, channel) runs `body` with `C`, `c`, `p`, `start` and `stop`
+ * in scope, writing two partial values per thread to `result[(p * 2) * C + c]` and
+ * `result[(p * 2 + 1) * C + c]` (output shape [parts, 2, channels]).
+ */
+export function runChannelPartials(
+  backend: WebGpuBackendLike,
+  opts: { key: string; variableNames: string[]; inputs: tf.TensorInfo[]; rows: number; channels: number; body: string },
+): { partials: tf.TensorInfo; parts: number; span: number } {
+  const { rows, channels } = opts;
+  const parts = Math.max(1, Math.min(MAX_PARTS, Math.ceil(rows / ROWS_PER_THREAD)));
+  const span = Math.ceil(rows / parts);
+  const threads = parts * channels;
+  const program: WebGpuProgram = {
+    variableNames: opts.variableNames,
+    outputShape: [parts, 2, channels],
+    shaderKey: opts.key,
+    dispatchLayout: { x: [0, 1, 2] },
+    dispatch: [Math.ceil(threads / 64), 1, 1],
+    workgroupSize: [64, 1, 1],
+    uniforms: "channels : i32, rows : i32, span : i32, threads : i32,",
+    getUserCode: () => `
+      fn main(index : i32) {
+        if (index >= uniforms.threads) { return; }
+        let C = uniforms.channels;
+        let c = index % C;
+        let p = index / C;
+        let start = p * uniforms.span;
+        let stop = min(start + uniforms.span, uniforms.rows);
+        ${opts.body}
+      }`,
+  };
+  const partials = backend.runWebGPUProgram(program, opts.inputs, "float32", [
+    { type: "int32", data: [channels] },
+    { type: "int32", data: [rows] },
+    { type: "int32", data: [span] },
+    { type: "int32", data: [threads] },
+  ]);
+  return { partials, parts, span };
+}
