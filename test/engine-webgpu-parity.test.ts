@@ -6,9 +6,8 @@
 // (fails instead with REQUIRE_TOOLS=1, as in CI).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
-import { findLavapipe } from "../lib/engine/lavapipe";
+import { finishChild, runLavapipeChild } from "./lavapipe-child";
 import { skipWithout, tool } from "./tools";
 
 const CHILD_FLAG = "SHOWCASE_WEBGPU_PARITY_CHILD";
@@ -90,30 +89,15 @@ async function child(): Promise<void> {
 }
 
 if (process.env[CHILD_FLAG]) {
-  // Explicit exit once the result is flushed: Dawn's own teardown at a natural exit sometimes
-  // crashes with lavapipe, which says nothing about the results.
-  child()
-    .catch((error: unknown) => {
-      console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-      process.exitCode = 1;
-    })
-    .finally(() => process.stdout.write("", () => process.exit(process.exitCode ?? 0)));
+  finishChild(child());
 } else {
-  const lavapipe = findLavapipe();
   test("webgpu (software Vulkan) trains like cpu: losses equal to 1e-4", { skip: skipWithout("lavapipe"), timeout: 120_000 }, () => {
     tool("lavapipe");
-    if (!lavapipe.found) return;
-    const run = spawnSync(process.execPath, ["--import", "tsx", __filename], {
-      env: { ...process.env, ...lavapipe.env, [CHILD_FLAG]: "1" },
-      encoding: "utf8",
-      timeout: 110_000,
-    });
-    assert.equal(run.status, 0, `child failed: ${run.stderr.slice(-2000)}`);
-    const result = JSON.parse(run.stdout.trim().split("\n").pop()!) as {
+    const result = runLavapipeChild<{
       engine: { engine: string; backend: string; device: string; adapter?: { isFallbackAdapter: boolean; description: string } };
       cpu: Record<string, number[]>;
       webgpu: Record<string, number[]>;
-    };
+    }>(__filename, CHILD_FLAG, { timeoutMs: 110_000 });
     assert.equal(result.engine.backend, "webgpu");
     assert.equal(result.engine.device, "cpu", "a software adapter is never reported as a GPU");
     assert.match(result.engine.adapter!.description, /llvmpipe/);

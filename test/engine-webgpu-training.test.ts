@@ -12,9 +12,9 @@
 // why, without the driver.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
-import { findLavapipe } from "../lib/engine/lavapipe";
+import { finishChild, runLavapipeChild } from "./lavapipe-child";
+import { skipWithout, tool } from "./tools";
 
 const CHILD_FLAG = "SHOWCASE_WEBGPU_TRAINING_CHILD";
 
@@ -213,19 +213,12 @@ async function child(): Promise<void> {
 }
 
 if (process.env[CHILD_FLAG]) {
-  child()
-    .catch((error: unknown) => {
-      console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-      process.exitCode = 1;
-    })
-    .finally(() => process.stdout.write("", () => process.exit(process.exitCode ?? 0)));
+  finishChild(child());
 } else {
-  const lavapipe = findLavapipe();
-  test("webgpu training kernels (software Vulkan): equal to tfjs's, no host-made arrays, no allocation in steady state", { skip: lavapipe.found ? false : lavapipe.reason, timeout: 300_000 }, () => {
-    if (!lavapipe.found) return;
-    const run = spawnSync(process.execPath, ["--import", "tsx", __filename], { env: { ...process.env, ...lavapipe.env, [CHILD_FLAG]: "1" }, encoding: "utf8", timeout: 290_000 });
-    assert.equal(run.status, 0, `child failed: ${run.stderr.slice(-3000)}`);
-    const result = JSON.parse(run.stdout.trim().split("\n").pop()!) as {
+  // skipWithout/tool: with REQUIRE_TOOLS=1 (CI) a missing driver fails this test instead of skipping it.
+  test("webgpu training kernels (software Vulkan): equal to tfjs's, no host-made arrays, no allocation in steady state", { skip: skipWithout("lavapipe"), timeout: 300_000 }, () => {
+    tool("lavapipe");
+    const result = runLavapipeChild<{
       engine: { backend: string; device: string };
       cases: ConvCase[];
       cpuFilters: number[][];
@@ -234,7 +227,7 @@ if (process.env[CHILD_FLAG]) {
       optimizers: Record<"adam" | "sgd", Record<"ours" | "original", { values: number[][]; dispatches: number }>>;
       steps: Array<{ uploads: number; uploadBytes: number; uploadSizes: number[]; createBuffers: number; dispatches: number; programs: Record<string, number> }>;
       batchNorms: number;
-    };
+    }>(__filename, CHILD_FLAG, { timeoutMs: 290_000 });
     assert.equal(result.engine.backend, "webgpu");
 
     const relativeError = (a: number[], b: number[]) => {

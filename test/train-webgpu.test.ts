@@ -9,10 +9,9 @@
 // REQUIRE_TOOLS=1 when the driver is missing (test/tools.ts).
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { findLavapipe } from "../lib/engine/lavapipe";
 import type { EpochLog } from "../lib/train";
+import { finishChild, runLavapipeChild } from "./lavapipe-child";
 import { tempDir } from "./temp-dir";
 import { skipWithout, tool } from "./tools";
 import { tinyEnv } from "./train-fixtures";
@@ -66,25 +65,14 @@ async function child(dir: string): Promise<ChildResult> {
 }
 
 if (process.env[CHILD_FLAG]) {
-  // Explicit exit once the result is flushed: Dawn's teardown at a natural exit sometimes crashes with lavapipe.
-  child(process.env[CHILD_FLAG]!)
-    .then((result) => process.stdout.write(`${JSON.stringify(result)}\n`))
-    .catch((error: unknown) => {
-      console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-      process.exitCode = 1;
-    })
-    .finally(() => process.stdout.write("", () => process.exit(process.exitCode ?? 0)));
+  finishChild(child(process.env[CHILD_FLAG]!));
 } else {
   describe("runTraining on webgpu (lavapipe) against wasm", { skip: skipWithout("lavapipe") }, () => {
     let result: ChildResult;
     before(async () => {
       tool("lavapipe");
-      const lavapipe = findLavapipe();
-      assert.ok(lavapipe.found);
       const dir = await tempDir("showcase-train-webgpu-");
-      const run = spawnSync(process.execPath, ["--import", "tsx", __filename], { env: { ...process.env, ...lavapipe.env, [CHILD_FLAG]: dir }, encoding: "utf8", timeout: 590_000 });
-      assert.equal(run.status, 0, `child failed: ${run.stderr.slice(-3000)}`);
-      result = JSON.parse(run.stdout.trim().split("\n").pop()!) as ChildResult;
+      result = runLavapipeChild<ChildResult>(__filename, CHILD_FLAG, { value: dir, timeoutMs: 590_000 });
     }, { timeout: 600_000 });
 
     /** Differences beyond 1e-4 (losses) or any (accuracies) between webgpu's and wasm's epochs, for the keys given. */
