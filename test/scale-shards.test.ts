@@ -9,6 +9,7 @@ import { resolveParams } from "../lib/config";
 import { runShardFromCli } from "../lib/cli/shard";
 import { DeterministicFailure, mergeResults, planRuns, runDirFor, type TrainOne, writeOrVerifyRunList } from "../lib/scale";
 import { tempDir } from "./temp-dir";
+import { exitOf } from "./child-exit";
 
 // The fake trainer: a metric that depends only on the run's configuration, a delay to shuffle the
 // completion order, an injectable out-of-memory failure, and a log line per call to count calls.
@@ -40,14 +41,7 @@ if (process.env.SCALE_SHARD_CHILD === "1") {
     for (const name of SCHEDULER_VARIABLES) delete env[name];
     Object.assign(env, opts.env);
     const child = spawn(process.execPath, ["--import", "tsx", __filename, ...(opts.args ?? [])], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    return new Promise((resolve, reject) => {
-      child.on("error", reject);
-      child.on("close", (code) => resolve({ code, stdout, stderr }));
-    });
+    return exitOf(child);
   }
 
   async function lines(file: string): Promise<string[]> {

@@ -16,6 +16,7 @@ import { trainParamsFor } from "../lib/scale/train-adapter";
 import { acquireRunLock, RUN_LOCK_FILE, RunLockedError, runTraining, type TrainProgress } from "../lib/train";
 import { projectPath } from "../lib/paths";
 import { tinyEnv } from "./train-fixtures";
+import { exitOf, type ChildExit } from "./child-exit";
 
 const CLI = projectPath("bin", "showcase.js");
 
@@ -36,18 +37,11 @@ async function holdingTrainer(env: Record<string, string>, holdAt: string): Prom
   throw new Error(`the training child ended before epoch ${epoch}: ${stderr.slice(-800)}`);
 }
 
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(args: string[], env: Record<string, string>): Promise<ChildExit> {
   const merged: Record<string, string | undefined> = { ...process.env, ...env };
   for (const name of ["SHARD_COUNT", "JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID"]) delete merged[name]; // the shard comes from --shard
   const child = spawn(process.execPath, [CLI, ...args], { env: merged, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk) => (stdout += chunk));
-  child.stderr.on("data", (chunk) => (stderr += chunk));
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return exitOf(child);
 }
 
 const HOLDER_LINE = (label: string, pid: number) =>
