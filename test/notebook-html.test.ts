@@ -97,9 +97,9 @@ test("plotly: every chart gets a div, the library is inlined once, JSON cannot c
 
 test("self-contained with the real plotly bundle: nothing loaded from outside, library once", () => {
   const html = renderReportHtml({ entries: entries() });
-  const libraryStart = html.indexOf("<script>/**\n* plotly.js v");
-  assert.ok(libraryStart > 0, "the minified plotly.js bundle is inlined");
-  assert.equal(html.split("* plotly.js v").length - 1, 1);
+  const libraryStart = html.indexOf("<script>/**\n* plotly.js (basic - minified) v");
+  assert.ok(libraryStart > 0, "the minified plotly.js basic bundle is inlined");
+  assert.equal(html.split("* plotly.js (basic - minified) v").length - 1, 1);
   const page = html.slice(0, libraryStart) + html.slice(html.indexOf("</script>", libraryStart));
   assert.ok(!/<script[^>]+src=/i.test(page), "no external scripts");
   assert.ok(!/<link\b/i.test(page), "no stylesheets links");

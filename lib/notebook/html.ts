@@ -10,6 +10,7 @@ import MarkdownIt from "markdown-it";
 import { type Cell, type CellStatus, type CodeCell, type MimeBundle, type Notebook, type Output, joinText } from "./nbformat";
 import type { CellFailure } from "./runner";
 import { escapeHtml } from "../html";
+import { plotlyBasicSource } from "../report/chart-html";
 import { runFactsHtml, type RunFactsSource } from "../report/run-facts";
 
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
@@ -34,7 +35,7 @@ export interface RenderReportOptions {
   parameters?: Record<string, string>;
   /** What the numbers are (data, weights, transfer, engine, device): the first banner of the page. */
   facts?: RunFactsSource;
-  /** plotly.js source; default: the installed plotly.js-dist-min bundle. */
+  /** plotly.js source; default: the basic bundle (scatter and bar) that every chart output carries too. */
   plotlySource?: () => string;
 }
 
@@ -50,7 +51,7 @@ export function renderReportHtml(options: RenderReportOptions): string {
     `<title>${escapeHtml(title)}</title>`,
     `<style>${PAGE_CSS}\n${highlightCss()}</style>`,
     // In the head, so that scripts inside notebook outputs may call window.Plotly at once.
-    plotly ? plotlyLibrary(options.plotlySource ?? defaultPlotlySource) : "",
+    plotly ? plotlyLibrary(options.plotlySource ?? plotlyBasicSource) : "",
     "</head><body>",
     `<header><h1>${escapeHtml(title)}</h1>`,
     options.facts ? runFactsHtml(options.facts) : "",
@@ -217,10 +218,6 @@ document.querySelectorAll('script[data-plotly-for]').forEach(function (spec) {
   window.Plotly.newPlot(target, figure.data || [], figure.layout || {}, Object.assign({ responsive: true, displaylogo: false }, figure.config || {}));
 });
 </script>`;
-
-function defaultPlotlySource(): string {
-  return readFileSync(require.resolve("plotly.js-dist-min/plotly.min.js"), "utf8");
-}
 
 function renderBanner(entries: ReportEntry[]): string {
   const failed = entries.filter((entry) => entry.status !== "passed");
