@@ -57,7 +57,7 @@ test("report runs notebooks in order, stops after a failing one, and always writ
     const page = await fs.readFile(path.join(out, "index.html"), "utf8");
     assert.match(page, /banner fail/);
     assert.match(page, /asked to fail with 5 values/);
-    assert.equal(page.split("* plotly.js v").length - 1, 1, "plotly.js inlined once for two charts");
+    assert.equal(page.split("* plotly.js (basic - minified) v").length - 1, 1, "plotly.js inlined once for two charts");
     assert.equal((page.match(/class="plotly-chart"/g) ?? []).length, 2);
   } finally {
     await fs.rm(work, { recursive: true, force: true });
