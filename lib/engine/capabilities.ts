@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { largestActivationBytesPerImage, planMicroBatches } from "./adapter";
 import type { EngineDescription } from "./types";
-import { BATCH_NORM_GRAD_KERNEL, FusedAdamOptimizer, FusedSgdOptimizer, MOMENTS_KERNEL, MOVING_AVERAGE_KERNEL } from "./webgpu/index";
+import { BATCH_NORM_TRAIN_KERNEL, BATCH_NORM_TRAIN_NO_SCALE_KERNEL, FusedAdamOptimizer, FusedSgdOptimizer } from "./webgpu/index";
 import { writeFloat32Tensor } from "./wasm/heap";
 import { inferenceBytesPerImage, planMicroBatch as planWasmHeapBatch, trainingBytesPerImage } from "./wasm/memory";
 
@@ -45,38 +45,24 @@ export function fusedOptimizer(name: "adam" | "sgd", learningRate: number): tf.O
 }
 
 /**
- * Whether a batch norm in training mode is cheaper as tfjs's fused batch-norm op than as elementwise
- * ops: true where the engine has a fused gradient for it (webgpu: 6 dispatches instead of ~24).
+ * A batch norm layer in training mode as one fused kernel, where the engine has one (webgpu: 3
+ * dispatches and a gradient of 3, instead of ~14 through tfjs's ops): the normalised `x` (statistics
+ * over every axis but the last) and the new moving mean and variance
+ * (`moving − (moving − batch)·(1 − momentum)`, as tfjs-layers computes them). Undefined elsewhere:
+ * the caller uses tfjs's ops. Same values to float rounding (test/engine-webgpu-training.test.ts).
  */
-export function prefersFusedBatchNorm(): boolean {
-  return hasKernel(BATCH_NORM_GRAD_KERNEL);
-}
-
-/**
- * Batch norm's statistics: mean and variance of `x` over every axis but the last. Where the engine has
- * a fused kernel for it (webgpu: 3 dispatches and a 1-dispatch gradient instead of 6 and ~8), that
- * kernel; elsewhere tf.moments. Same values to float rounding (test/engine-webgpu-training.test.ts).
- */
-export function channelMoments(x: tf.Tensor): { mean: tf.Tensor1D; variance: tf.Tensor1D } {
-  if (x.dtype === "float32" && x.rank >= 2 && hasKernel(MOMENTS_KERNEL)) {
-    const [mean, variance] = tf.engine().runKernel(MOMENTS_KERNEL, { x }) as tf.Tensor1D[];
-    return { mean, variance };
-  }
-  const { mean, variance } = tf.moments(x, [...Array(x.rank - 1).keys()]);
-  return { mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
-}
-
-/**
- * The moving-average update `current − (current − value)·decay` (batch norm's moving statistics, as
- * tfjs-layers computes it): one program where the engine has it (webgpu: instead of Sub, Mul, Sub and
- * a host-made scalar), tfjs's ops elsewhere.
- */
-export function movingAverageUpdate(current: tf.Tensor, value: tf.Tensor, decay: number): tf.Tensor {
-  const sameShape = current.shape.length === value.shape.length && current.shape.every((n, i) => n === value.shape[i]);
-  if (current.dtype === "float32" && value.dtype === "float32" && sameShape && hasKernel(MOVING_AVERAGE_KERNEL)) {
-    return tf.engine().runKernel(MOVING_AVERAGE_KERNEL, { current, value }, { decay }) as tf.Tensor;
-  }
-  return tf.sub(current, tf.mul(tf.sub(current, value), decay));
+export function fusedBatchNormTraining(
+  x: tf.Tensor,
+  layer: { movingMean: tf.Tensor; movingVariance: tf.Tensor; scale?: tf.Tensor; offset?: tf.Tensor; epsilon: number; momentum: number },
+): { y: tf.Tensor; movingMean: tf.Tensor; movingVariance: tf.Tensor } | undefined {
+  const kernel = layer.scale ? BATCH_NORM_TRAIN_KERNEL : BATCH_NORM_TRAIN_NO_SCALE_KERNEL;
+  if (x.dtype !== "float32" || x.rank < 2 || !hasKernel(kernel)) return undefined;
+  const inputs: tf.NamedTensorMap = { x, movingMean: layer.movingMean, movingVariance: layer.movingVariance };
+  if (layer.scale) inputs.scale = layer.scale;
+  if (layer.offset) inputs.offset = layer.offset;
+  const [y, stats, movingMean, movingVariance] = tf.engine().runKernel(kernel, inputs, { epsilon: layer.epsilon, decay: 1 - layer.momentum }) as tf.Tensor[];
+  stats.dispose();
+  return { y, movingMean, movingVariance };
 }
 
 /** Whether the active backend has a kernel for `kernelName` (e.g. "Transform"). */

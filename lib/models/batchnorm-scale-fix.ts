@@ -4,10 +4,10 @@
 // use scale=False everywhere, so we patch the class once: the training path of a scale-free layer
 // is computed here with the same formulas tfjs uses (batch moments, moving-average update).
 // Patching the class (not instances) also covers models reloaded with tf.loadLayersModel.
-// Where the engine prefers the fused batch-norm op (webgpu), every layer's training path (with or
-// without scale) runs here too, with the engine's fused channel moments: ~10 fewer dispatches per layer.
+// Where the engine has a fused batch norm for training (webgpu), every layer's training path (with or
+// without scale) runs here too, as that one kernel: ~8 dispatches per layer and step instead of ~20.
 import * as tf from "@tensorflow/tfjs";
-import { channelMoments, movingAverageUpdate, prefersFusedBatchNorm } from "../engine/capabilities";
+import { fusedBatchNormTraining } from "../engine/capabilities";
 
 interface BatchNormInternals {
   scale: boolean;
@@ -32,11 +32,30 @@ export function patchScaleFreeBatchNormTraining(): void {
   prototype.call = function (this: tf.layers.Layer, inputs, kwargs) {
     const layer = this as unknown as BatchNormInternals;
     const input = Array.isArray(inputs) ? inputs[0] : inputs;
-    const fused = Boolean(kwargs?.training) && (layer.axis === -1 || layer.axis === input.rank - 1) && prefersFusedBatchNorm();
-    if (layer.scale && !fused) return original.call(this, inputs, kwargs);
+    const training = Boolean(kwargs?.training);
+    const channelsLast = layer.axis === -1 || layer.axis === input.rank - 1;
+    if (training && channelsLast) {
+      const fused = tf.tidy(() =>
+        fusedBatchNormTraining(input, {
+          movingMean: layer.movingMean.read(),
+          movingVariance: layer.movingVariance.read(),
+          scale: layer.scale ? layer.gamma?.read() : undefined,
+          offset: layer.center ? layer.beta?.read() : undefined,
+          epsilon: layer.epsilon,
+          momentum: layer.momentum,
+        }),
+      );
+      if (fused) {
+        layer.movingMean.write(fused.movingMean);
+        layer.movingVariance.write(fused.movingVariance);
+        tf.dispose([fused.movingMean, fused.movingVariance]); // the variables hold their data now
+        return fused.y;
+      }
+    }
+    if (layer.scale) return original.call(this, inputs, kwargs);
     return tf.tidy(() => {
-      const x = Array.isArray(inputs) ? inputs[0] : inputs;
-      if (!kwargs?.training) {
+      const x = input;
+      if (!training) {
         // Inference: tfjs passes scale=null to the fused kernel, which breaks under a gradient tape
         // (a frozen BN inside fit); an explicit scale of ones keeps the fused kernel and its gradient.
         const movingMean = layer.movingMean.read();
@@ -46,32 +65,20 @@ export function patchScaleFreeBatchNormTraining(): void {
       const axis = layer.axis >= 0 ? layer.axis : layer.axis + x.rank;
       const reductionAxes = [...Array(x.rank).keys()].filter((i) => i !== axis);
       const broadcastShape = x.shape.map((size, i) => (i === axis ? size : 1));
-      let normed: tf.Tensor;
-      let mean: tf.Tensor;
-      let variance: tf.Tensor;
-      if (fused) {
-        // The fused op (a unit scale where the layer has none, as in inference): its gradient is one
-        // fused kernel there, and so are the moments and theirs.
-        ({ mean, variance } = channelMoments(x));
-        const gamma = layer.scale && layer.gamma ? layer.gamma.read() : tf.onesLike(mean);
-        normed = tf.batchNorm(x, mean, variance, layer.center && layer.beta ? layer.beta.read() : undefined, gamma, layer.epsilon);
-      } else {
-        ({ mean, variance } = tf.moments(x, reductionAxes));
-        const beta = layer.center && layer.beta ? layer.beta.read().reshape(broadcastShape) : undefined;
-        // Elementwise ops, not tf.batchNorm: its gradient also fails without a scale tensor.
-        const scaled = tf.mul(tf.sub(x, mean.reshape(broadcastShape)), tf.rsqrt(tf.add(variance.reshape(broadcastShape), layer.epsilon)));
-        normed = beta ? tf.add(scaled, beta) : scaled;
-      }
+      const { mean, variance } = tf.moments(x, reductionAxes);
+      const beta = layer.center && layer.beta ? layer.beta.read().reshape(broadcastShape) : undefined;
+      // Elementwise ops, not tf.batchNorm: its gradient also fails without a scale tensor.
+      const scaled = tf.mul(tf.sub(x, mean.reshape(broadcastShape)), tf.rsqrt(tf.add(variance.reshape(broadcastShape), layer.epsilon)));
       const decay = 1 - layer.momentum;
       for (const [variable, value] of [
         [layer.movingMean, mean],
         [layer.movingVariance, variance],
       ] as const) {
         tf.tidy(() => {
-          variable.write(movingAverageUpdate(variable.read(), value, decay));
+          variable.write(tf.sub(variable.read(), tf.mul(tf.sub(variable.read(), value), decay)));
         });
       }
-      return normed;
+      return beta ? tf.add(scaled, beta) : scaled;
     });
   };
   patched = true;

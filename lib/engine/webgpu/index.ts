@@ -5,16 +5,14 @@ import { BATCH_NORM_GRAD_KERNEL, batchNormGrad, batchNormGradFunc } from "./batc
 import { BROADCAST_GRAD_KERNEL, broadcastGrad, broadcastGradFunc } from "./broadcast-grads";
 import { conv2DBackpropFilter, depthwiseConv2dNativeBackpropFilter } from "./filter-grads";
 import { MASK_GRAD_KERNEL, MASKED_GRADIENTS, maskGrad, maskGradFunc } from "./mask-grads";
-import { MOMENTS_GRAD_KERNEL, MOMENTS_KERNEL, moments, momentsGrad, momentsGradConfig } from "./moments";
-import { MOVING_AVERAGE_KERNEL, movingAverage } from "./moving-average";
+import { BATCH_NORM_TRAIN_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL, BATCH_NORM_TRAIN_NO_SCALE_KERNEL, batchNormTrain, batchNormTrainGrad, batchNormTrainGradConfigs } from "./batch-norm-training";
 import { ADAM_KERNEL, adamUpdate, SGD_KERNEL, sgdUpdate } from "./optimizers";
 import { asWebGpuBackend } from "./program";
 import { restoreUploads, useQueueUploads } from "./uploads";
 
 export { disposeWebGpu, probeWebGpu, registerWebGpuBackend, type WebGpuProbe } from "./dawn";
 export { BATCH_NORM_GRAD_KERNEL } from "./batch-norm-grad";
-export { MOMENTS_KERNEL } from "./moments";
-export { MOVING_AVERAGE_KERNEL } from "./moving-average";
+export { BATCH_NORM_TRAIN_KERNEL, BATCH_NORM_TRAIN_NO_SCALE_KERNEL } from "./batch-norm-training";
 export { FusedAdamOptimizer, FusedSgdOptimizer } from "./optimizers";
 export { type DeviceTraffic, measureDeviceTraffic } from "./traffic";
 
@@ -26,9 +24,9 @@ const KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.KernelFunc }> 
   { kernelName: BROADCAST_GRAD_KERNEL, kernelFunc: broadcastGrad as unknown as tf.KernelFunc },
   { kernelName: MASK_GRAD_KERNEL, kernelFunc: maskGrad as unknown as tf.KernelFunc },
   { kernelName: BATCH_NORM_GRAD_KERNEL, kernelFunc: batchNormGrad as unknown as tf.KernelFunc },
-  { kernelName: MOMENTS_KERNEL, kernelFunc: moments as unknown as tf.KernelFunc },
-  { kernelName: MOMENTS_GRAD_KERNEL, kernelFunc: momentsGrad as unknown as tf.KernelFunc },
-  { kernelName: MOVING_AVERAGE_KERNEL, kernelFunc: movingAverage as unknown as tf.KernelFunc },
+  { kernelName: BATCH_NORM_TRAIN_KERNEL, kernelFunc: batchNormTrain as unknown as tf.KernelFunc },
+  { kernelName: BATCH_NORM_TRAIN_NO_SCALE_KERNEL, kernelFunc: batchNormTrain as unknown as tf.KernelFunc },
+  { kernelName: BATCH_NORM_TRAIN_GRAD_KERNEL, kernelFunc: batchNormTrainGrad as unknown as tf.KernelFunc },
   { kernelName: ADAM_KERNEL, kernelFunc: adamUpdate as unknown as tf.KernelFunc },
   { kernelName: SGD_KERNEL, kernelFunc: sgdUpdate as unknown as tf.KernelFunc },
 ];
@@ -63,8 +61,8 @@ export function registerWebGpuTrainingKernels(): string[] {
     originalGradients.set(kernelName, original);
     tf.registerGradient({ ...original, gradFunc: wrap(original.gradFunc as unknown as GradFunc) as unknown as tf.GradConfig["gradFunc"] });
   }
-  // Our own kernel's gradient: registered once, harmless where the kernel is not (it is never run there).
-  if (!tf.getGradient(MOMENTS_KERNEL)) tf.registerGradient(momentsGradConfig);
+  // Our own kernels' gradients: registered once, harmless where the kernel is not (it is never run there).
+  for (const config of batchNormTrainGradConfigs) if (!tf.getGradient(config.kernelName)) tf.registerGradient(config);
   if (tf.getBackend() === "webgpu") useQueueUploads(asWebGpuBackend(tf.backend()));
   return [...KERNELS.map((k) => k.kernelName), ...GRADIENTS.map(([name]) => `${name} gradient`)];
 }

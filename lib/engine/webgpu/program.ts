@@ -30,10 +30,16 @@ export interface WebGpuBackendLike {
   tensorMap: { get(dataId: object): { values: ArrayLike<number> | null; resource: unknown; dtype: tf.DataType; shape: number[] } };
   bufferManager: { acquireBuffer(size: number, usage: number, mappedAtCreation?: boolean, reuse?: boolean): unknown };
   uploadToGPU(dataId: object): void;
+  makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  tensorToBinding(tensor: tf.TensorInfo): unknown;
+  /** Data ids used by recorded, not yet submitted work: their buffers are released only after submit. */
+  commandQueueOwnedIds: WeakSet<object>;
 }
 
 export interface GpuDeviceLike {
   createBuffer(descriptor: { size: number; usage: number; mappedAtCreation?: boolean }): unknown;
+  createBindGroup(descriptor: { layout: unknown; entries: Array<{ binding: number; resource: unknown }> }): unknown;
+  limits: { maxStorageBuffersPerShaderStage: number };
 }
 
 export interface GpuQueueLike {
@@ -132,4 +138,45 @@ export function runChannelPartials(
     { type: "int32", data: [threads] },
   ]);
   return { partials, parts, span };
+}
+
+/**
+ * Runs `program` with more outputs than tfjs's one: the user code writes them as `extra0`, `extra1` …
+ * (declared by `extraOutputDeclarations`, bound after the uniforms), the main output as usual. The
+ * backend builds a bind group of output, inputs and uniforms only, so the extra buffers are added to
+ * that one createBindGroup call; compilation, caching, submission and profiling stay the backend's.
+ * Returns [main output, ...extras], each float32 of its shape.
+ */
+export function runWithExtraOutputs(
+  backend: WebGpuBackendLike,
+  program: WebGpuProgram,
+  inputs: tf.TensorInfo[],
+  uniforms: ProgramUniform[],
+  extraShapes: number[][],
+): tf.TensorInfo[] {
+  const extras = extraShapes.map((shape) => backend.makeTensorInfo(shape, "float32"));
+  for (const extra of extras) backend.uploadToGPU(extra.dataId);
+  const device = backend.device;
+  const hadOwn = Object.hasOwn(device, "createBindGroup");
+  const create = device.createBindGroup;
+  device.createBindGroup = function (this: unknown, descriptor) {
+    const added = extras.map((t, i) => ({ binding: descriptor.entries.length + i, resource: backend.tensorToBinding(t) }));
+    return create.call(this, { ...descriptor, entries: [...descriptor.entries, ...added] });
+  };
+  let main: tf.TensorInfo;
+  try {
+    main = backend.runWebGPUProgram(program, inputs, "float32", uniforms);
+  } finally {
+    if (hadOwn) device.createBindGroup = create;
+    else delete (device as Partial<GpuDeviceLike>).createBindGroup;
+  }
+  // Keeps their buffers alive until the queued work that writes them is submitted (as for outputs).
+  for (const extra of extras) backend.commandQueueOwnedIds.add(extra.dataId);
+  return [main, ...extras];
+}
+
+/** WGSL declarations of `count` extra outputs for a program with `inputs` input variables. */
+export function extraOutputDeclarations(inputs: number, count: number): string {
+  // Bindings: 0 output, 1…inputs the inputs, inputs + 1 the uniforms, then the extras.
+  return Array.from({ length: count }, (_, i) => `@group(0) @binding(${inputs + 2 + i}) var<storage, read_write> extra${i} : array<f32>;`).join("\n");
 }
