@@ -1,7 +1,7 @@
 // The webgpu training kernels of lib/engine/webgpu on software Vulkan (Mesa lavapipe):
 //  - Sum/Mean, batch-norm and ReLU/ReLU6/clip gradients equal tfjs's own (restored) to 1e-5;
-//  - the fused Adam and SGD updates equal tfjs's optimizers to 1e-5 in fewer dispatches;
-//  - a batch norm layer in training, with and without scale (fused moments and op on webgpu), equals
+//  - the fused Adam and SGD updates equal tfjs's optimizers to 1e-5, several variables per dispatch;
+//  - a batch norm layer in training, with and without scale (one fused kernel on webgpu), equals
 //    tfjs-layers' own path / the elementwise path with tfjs's kernels;
 //  - Conv2DBackpropFilter and DepthwiseConv2dNativeBackpropFilter equal the cpu backend to 1e-4
 //    (relative) for every kernel size, stride, padding, dilation and channel multiplier that the
@@ -250,9 +250,9 @@ if (process.env[CHILD_FLAG]) {
       });
     }
 
-    // Fused optimizers: tfjs's values and moments after three steps, in 3 (Adam) or 1 (SGD) programs per
-    // variable (plus at most Adam's 4 scalar ops per step: 1 − β₁ᵗ, 1 − β₂ᵗ and their update) instead of
-    // tfjs's 14 or 2.
+    // Fused optimizers: tfjs's values and moments after three steps, several variables per program (the
+    // device gets lavapipe's 16 storage buffers per stage: SGD 5 variables per program, Adam 2) plus
+    // Adam's 2 scalar ops per step (tfjs's accBeta1/2), instead of tfjs's 14 or 2 per variable.
     for (const [name, { ours, original }] of Object.entries(result.optimizers)) {
       assert.equal(ours.values.length, original.values.length, `${name}: weights ${ours.values.length} vs ${original.values.length}`);
       ours.values.forEach((values, i) => {
@@ -261,8 +261,9 @@ if (process.env[CHILD_FLAG]) {
       });
     }
     // (tfjs's own count is not asserted: on tensors this small it runs some of its ops on the host.)
-    assert.ok(result.optimizers.adam.ours.dispatches <= 3 * 3 + 4, `Adam: ${result.optimizers.adam.ours.dispatches} dispatches for 3 variables`);
-    assert.ok(result.optimizers.sgd.ours.dispatches <= 3, `SGD: ${result.optimizers.sgd.ours.dispatches} dispatches for 3 variables`);
+    const adam = result.optimizers.adam.ours.dispatches;
+    assert.ok(adam >= 2 && adam <= 2 + 2, `Adam: ${adam} dispatches for 3 variables`); // tfjs may run the scalar ops on the host
+    assert.equal(result.optimizers.sgd.ours.dispatches, 1, `SGD: ${result.optimizers.sgd.ours.dispatches} dispatches for 3 variables`);
 
     const inputBytes = 2 * 12 * 12 * 3 * 4 + 2 * 4; // the batch and the int32 class ids
     // Step 0 also uploads the freshly built weights (they live on the host until first used).

@@ -6,14 +6,18 @@ import * as tf from "@tensorflow/tfjs";
 import { plainLimits, softwareAdapterReason } from "../adapter";
 import type { GpuAdapterInfo } from "../types";
 
+interface DawnGpu {
+  requestAdapter(options?: object): Promise<DawnAdapter | null>;
+}
 interface DawnModule {
-  create(options: string[]): { requestAdapter(options?: object): Promise<DawnAdapter | null> };
+  create(options: string[]): DawnGpu;
   globals: Record<string, unknown>;
 }
 interface DawnAdapter {
   info?: Record<string, unknown>;
-  limits: object;
+  limits: object & { maxStorageBuffersPerShaderStage?: number };
   isFallbackAdapter?: boolean;
+  requestDevice(descriptor?: { requiredLimits?: Record<string, number> }): Promise<unknown>;
 }
 
 export interface WebGpuProbe {
@@ -33,13 +37,35 @@ async function loadDawn(): Promise<DawnModule> {
   return (await importEsm("webgpu")) as DawnModule;
 }
 
-async function installNavigatorGpu(): Promise<DawnModule["create"] extends (...args: never[]) => infer G ? G : never> {
+/**
+ * tfjs asks for a device with WebGPU's default 8 storage buffers per shader stage; our fused programs
+ * (lib/engine/webgpu/optimizers.ts) update more variables per dispatch with what the adapter offers
+ * (16 on lavapipe), so every device requested through this shim asks for the adapter's maximum.
+ */
+function withAdapterStorageBufferLimit(gpu: DawnGpu): DawnGpu {
+  const requestAdapter = gpu.requestAdapter;
+  gpu.requestAdapter = async function (this: DawnGpu, options?: object) {
+    const adapter = await requestAdapter.call(this, options);
+    const maximum = adapter?.limits.maxStorageBuffersPerShaderStage;
+    if (adapter && maximum) {
+      const requestDevice = adapter.requestDevice;
+      adapter.requestDevice = function (this: DawnAdapter, descriptor = {}) {
+        const requiredLimits = { ...descriptor.requiredLimits, maxStorageBuffersPerShaderStage: maximum };
+        return requestDevice.call(this, { ...descriptor, requiredLimits });
+      };
+    }
+    return adapter;
+  };
+  return gpu;
+}
+
+async function installNavigatorGpu(): Promise<DawnGpu> {
   const dawn = await loadDawn();
   // GPUBufferUsage, GPUMapMode … are used as globals by the tfjs backend.
   for (const [key, value] of Object.entries(dawn.globals)) {
     if (!(key in globalThis)) (globalThis as Record<string, unknown>)[key] = value;
   }
-  const gpu = dawn.create([]);
+  const gpu = withAdapterStorageBufferLimit(dawn.create([]));
   if (!shimInstalled) savedNavigator = Object.getOwnPropertyDescriptor(globalThis, "navigator");
   const base = (savedNavigator?.get ? savedNavigator.get.call(globalThis) : savedNavigator?.value) ?? {};
   Object.defineProperty(globalThis, "navigator", { value: Object.assign(Object.create(base), { gpu }), configurable: true, writable: true });
