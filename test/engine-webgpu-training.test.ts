@@ -1,5 +1,5 @@
 // The webgpu training kernels of lib/engine/webgpu on software Vulkan (Mesa lavapipe):
-//  - Sum/Mean, batch-norm and ReLU/ReLU6/clip gradients equal tfjs's own (restored) to 1e-5;
+//  - Sum/Mean, batch-norm, ReLU/ReLU6/clip and concat gradients and SplitV equal tfjs's own (restored) to 1e-5;
 //  - the fused Adam and SGD updates equal tfjs's optimizers to 1e-5, several variables per dispatch;
 //  - a batch norm layer in training, with and without scale (one fused kernel on webgpu), equals
 //    tfjs-layers' own path / the elementwise path with tfjs's kernels;
@@ -84,7 +84,7 @@ function filterGradient(c: ConvCase, seed: number): tf.Tensor {
   });
 }
 
-/** Gradients through Sum, Mean, moments + batch norm, ReLU, ReLU6 and clip, all weighted by random r. */
+/** Gradients through Sum, Mean, moments + batch norm, ReLU, ReLU6, clip and concat (weighted by random r), and a split. */
 function gradientCases(): Record<string, () => tf.Tensor[]> {
   const x = () => tf.randomUniform([2, 5, 6, 8], -8, 8, "float32", 11);
   const weighted = (y: tf.Tensor, seed: number) => tf.sum(tf.mul(y, tf.randomUniform(y.shape, -1, 1, "float32", seed)));
@@ -105,6 +105,9 @@ function gradientCases(): Record<string, () => tf.Tensor[]> {
     relu: () => [tf.grad((t: tf.Tensor) => weighted(tf.relu(t), 8))(x())],
     relu6: () => [tf.grad((t: tf.Tensor) => weighted(tf.relu6(t), 9))(x())],
     "clip [-1, 2]": () => [tf.grad((t: tf.Tensor) => weighted(tf.clipByValue(t, -1, 2), 10))(x())],
+    "concat of three on the channel axis (its gradient is SplitV)": () =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => weighted(tf.concat([a, b, c], 3), 12))([x(), tf.randomUniform([2, 5, 6, 3], -1, 1, "float32", 13), tf.randomUniform([2, 5, 6, 5], -1, 1, "float32", 14)]),
+    "split on axis 1 (SplitV)": () => tf.split(x(), [1, 3, 1], 1),
   };
 }
 

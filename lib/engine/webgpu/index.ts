@@ -7,6 +7,7 @@ import { conv2DBackpropFilter, depthwiseConv2dNativeBackpropFilter } from "./fil
 import { MASK_GRAD_KERNEL, MASKED_GRADIENTS, maskGrad, maskGradFunc } from "./mask-grads";
 import { BATCH_NORM_TRAIN_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL, BATCH_NORM_TRAIN_NO_SCALE_KERNEL, batchNormTrain, batchNormTrainGrad, batchNormTrainGradConfigs } from "./batch-norm-training";
 import { ADAM_KERNEL, adamUpdate, SGD_KERNEL, sgdUpdate } from "./optimizers";
+import { splitV } from "./split";
 import { asWebGpuBackend } from "./program";
 import { restoreUploads, useQueueUploads } from "./uploads";
 
@@ -29,6 +30,7 @@ const KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.KernelFunc }> 
   { kernelName: BATCH_NORM_TRAIN_GRAD_KERNEL, kernelFunc: batchNormTrainGrad as unknown as tf.KernelFunc },
   { kernelName: ADAM_KERNEL, kernelFunc: adamUpdate as unknown as tf.KernelFunc },
   { kernelName: SGD_KERNEL, kernelFunc: sgdUpdate as unknown as tf.KernelFunc },
+  { kernelName: "SplitV", kernelFunc: splitV as unknown as tf.KernelFunc },
 ];
 
 // The gradient registry is global: each override falls back to the original off webgpu.
