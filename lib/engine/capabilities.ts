@@ -35,7 +35,7 @@ export function queuesWorkOnDevice(): boolean {
 }
 
 /**
- * Adam or SGD with each variable's update fused into 3 or 1 device programs (tfjs: 14 or 2), where the
+ * Adam or SGD updating a group of variables per device program (tfjs: 14 or 2 per variable), where the
  * engine queues work on a device; undefined elsewhere (use tfjs's own). Same state and weights as
  * tfjs's optimizers, same results to float rounding (test/engine-webgpu-training.test.ts).
  */
