@@ -7,6 +7,8 @@
 #                                 webgpu package's Linux dawn.node; the Vulkan loader .debs go to .gl/
 #                                 and a one-file bundle of the CLI (lib/cli.ts, run by the workflow)
 #                                 with sharp's and Dawn's native files
+#   scripts/gpu-check.sh bundle DIR  (here) only the bundles and native files of pack, unpacked in DIR
+#                                 (seconds; test/gpu-check-bundle.test.ts starts them)
 #   scripts/gpu-check.sh run      (there, from the repository root, with .carry/gpu-check and .gl
 #                                 carried) print the GPU, the WebGPU adapter and its limits, then time
 #                                 training images/s of MobileNetV2 and ResNet50 at 224 px, batch 32,
@@ -28,31 +30,39 @@ PACK="$ROOT/.carry/gpu-check"
 GL="$ROOT/.gl"
 LIMIT_BYTES=$((60 * 1024 * 1024))
 
+bundle() { # dir — the two one-file bundles and the native packages they load, as they travel (seconds)
+  local app=$1
+  mkdir -p "$app/node_modules/webgpu/dist/linux-x64"
+  echo "gpu-check: bundling scripts/gpu-check.ts"
+  "$ROOT/node_modules/esbuild/bin/esbuild" "$ROOT/scripts/gpu-check.ts" --bundle --platform=node --format=cjs --target=node20 \
+    --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu --external:@tensorflow/tfjs-backend-wasm \
+    --external:h5wasm --external:h5wasm/node --outfile="$app/gpu-check.cjs" --log-level=warning
+  cp "$ROOT/node_modules/webgpu/index.js" "$ROOT/node_modules/webgpu/package.json" "$app/node_modules/webgpu/"
+  cp "$ROOT/node_modules/webgpu/dist/linux-x64/dawn.node" "$app/node_modules/webgpu/dist/linux-x64/"
+  # The CLI as one file at lib/cli.cjs, so that lib/paths puts data/ and reports/ beside it (app/).
+  # Native or optional packages stay outside: sharp (+ libvips) and webgpu travel as files; weights
+  # (h5wasm), ONNX, notebooks (tslab, zeromq), tfjs-node-gpu and danfo's browser-only plotly are not
+  # used there. danfo's @tensorflow/tfjs-node is pure tfjs in this project (an npm alias): the bundle
+  # maps it to tfjs.
+  echo "gpu-check: bundling lib/cli.ts"
+  mkdir -p "$app/lib"
+  "$ROOT/node_modules/esbuild/bin/esbuild" "$ROOT/lib/cli.ts" --bundle --platform=node --format=cjs --target=node20 \
+    --external:webgpu --external:sharp --alias:@tensorflow/tfjs-node=@tensorflow/tfjs --external:@tensorflow/tfjs-node-gpu \
+    --external:h5wasm --external:h5wasm/node --external:onnxruntime-node --external:zeromq --external:tslab \
+    --external:plotly.js-dist-min \
+    --outfile="$app/lib/cli.cjs" --log-level=error
+  for package in sharp @img/colour @img/sharp-linux-x64 @img/sharp-libvips-linux-x64 detect-libc semver; do
+    mkdir -p "$app/node_modules/$(dirname "$package")"
+    cp -rL "$ROOT/node_modules/$package" "$app/node_modules/$package"
+  done
+}
+
 pack() {
   local node_bin
   node_bin=$(command -v node)
   case "$(node --version)" in v20.* | v22.*) ;; *) echo "gpu-check: need Node 20 or 22 to pack, found $(node --version)" >&2; exit 1 ;; esac
-  rm -rf "$PACK/app" "$PACK/app.tar.xz" && mkdir -p "$PACK/app/node_modules/webgpu/dist/linux-x64"
-  echo "gpu-check: bundling scripts/gpu-check.ts"
-  "$ROOT/node_modules/esbuild/bin/esbuild" "$ROOT/scripts/gpu-check.ts" --bundle --platform=node --format=cjs --target=node20 \
-    --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu --external:@tensorflow/tfjs-backend-wasm \
-    --external:h5wasm --external:h5wasm/node --outfile="$PACK/app/gpu-check.cjs" --log-level=warning
-  cp "$ROOT/node_modules/webgpu/index.js" "$ROOT/node_modules/webgpu/package.json" "$PACK/app/node_modules/webgpu/"
-  cp "$ROOT/node_modules/webgpu/dist/linux-x64/dawn.node" "$PACK/app/node_modules/webgpu/dist/linux-x64/"
-  # The CLI as one file at lib/cli.cjs, so that lib/paths puts data/ and reports/ beside it (app/).
-  # Native or optional packages stay outside: sharp (+ libvips) and webgpu travel as files; weights
-  # (h5wasm), ONNX, notebooks (tslab, zeromq) and tfjs-node-gpu are not used there. danfo's
-  # @tensorflow/tfjs-node is pure tfjs in this project (an npm alias): the bundle maps it to tfjs.
-  echo "gpu-check: bundling lib/cli.ts"
-  mkdir -p "$PACK/app/lib"
-  "$ROOT/node_modules/esbuild/bin/esbuild" "$ROOT/lib/cli.ts" --bundle --platform=node --format=cjs --target=node20 \
-    --external:webgpu --external:sharp --alias:@tensorflow/tfjs-node=@tensorflow/tfjs --external:@tensorflow/tfjs-node-gpu \
-    --external:h5wasm --external:h5wasm/node --external:onnxruntime-node --external:zeromq --external:tslab \
-    --outfile="$PACK/app/lib/cli.cjs" --log-level=error
-  for package in sharp @img/colour @img/sharp-linux-x64 @img/sharp-libvips-linux-x64 detect-libc semver; do
-    mkdir -p "$PACK/app/node_modules/$(dirname "$package")"
-    cp -rL "$ROOT/node_modules/$package" "$PACK/app/node_modules/$package"
-  done
+  rm -rf "$PACK/app" "$PACK/app.tar.xz"
+  bundle "$PACK/app"
   tar -C "$PACK/app" -cJf "$PACK/app.tar.xz" . && rm -rf "$PACK/app"
   if [[ ! -f "$PACK/node.xz" || "$(cat "$PACK/node-version" 2>/dev/null)" != "$(node --version)" ]]; then
     echo "gpu-check: compressing $node_bin ($(node --version)); minutes on 2 cores, done once"
@@ -209,7 +219,8 @@ workflow() {
 
 case "${1:-}" in
   pack) pack ;;
+  bundle) bundle "${2:?usage: scripts/gpu-check.sh bundle DIR}" ;;
   run) run ;;
   workflow) workflow ;;
-  *) echo "usage: scripts/gpu-check.sh pack | run | workflow" >&2; exit 2 ;;
+  *) echo "usage: scripts/gpu-check.sh pack | bundle DIR | run | workflow" >&2; exit 2 ;;
 esac
