@@ -2,8 +2,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { LatencyRow } from "../lib/evaluate/latency-file";
-import { scorePredictions } from "../lib/evaluate/predict";
-import { type Evaluation } from "../lib/schemas/evaluation";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { saveEvaluation, scorePredictions } from "../lib/evaluate/predict";
+import { type Evaluation, readEvaluation } from "../lib/schemas/evaluation";
 import { paretoFront, summarize } from "../lib/evaluate/summary";
 import { summaryMarkdown } from "../lib/report/summary-markdown";
 import type { ArchHistory, EpochLog } from "../lib/schemas/history";
@@ -36,7 +39,7 @@ test("scorePredictions: accuracy, log loss, confusion, wrong per class", () => {
   assert.deepEqual(e.confusion, [[48, 2], [1, 49]]);
   assert.deepEqual(e.wrongPerClass, { cat: 2, dog: 1 });
   // loss = (97·(−ln 0.9) + 3·(−ln 0.1)) / 100 = (97·0.1053605 + 3·2.3025851)/100 = 0.1712773
-  assert.ok(Math.abs(e.logLoss - 0.1712773) < 1e-6);
+  assert.ok(Math.abs(e.logLoss! - 0.1712773) < 1e-6);
   assert.equal(e.misclassified.length, 3);
   assert.ok(Math.abs(e.misclassified[0].predictedProbability - 0.9) < 1e-12);
 });
@@ -125,4 +128,34 @@ test("a diverged model (NaN log loss, null in JSON) is never the lowest loss, an
   const summary = summarize({ histories: [], evaluations: [diverged, fine], latency: [] });
   assert.equal(summary.lowestLoss?.arch, "mobilenet");
   assert.match(summaryMarkdown(summary), /Lowest validation loss:\*\* MOBILENET/);
+});
+
+test("outputs that are not numbers (a diverged model) count wrong, leave the confusion matrix and the log loss, and the file reads back", async () => {
+  const rows = [
+    { path: "cat/1.jpg", labelIndex: 0, probabilities: [0.9, 0.1] },
+    { path: "cat/2.jpg", labelIndex: 0, probabilities: [Number.NaN, Number.NaN] },
+    { path: "dog/1.jpg", labelIndex: 1, probabilities: [0.3, 0.7] },
+    { path: "dog/2.jpg", labelIndex: 1, probabilities: [Number.POSITIVE_INFINITY, 0] },
+  ];
+  const e = scorePredictions({ arch: "resnet50", displayName: "ResNet50", split: "validation", classes: ["cat", "dog"], rows });
+  assert.equal(e.invalidPredictions, 2);
+  assert.equal(e.correct, 2);
+  assert.equal(e.accuracy, 0.5);
+  assert.equal(e.logLoss, null);
+  assert.deepEqual(e.confusion, [[1, 0], [0, 1]]);
+  assert.deepEqual(e.wrongPerClass, { cat: 1, dog: 1 });
+  assert.deepEqual(e.predictions.map((p) => p.predicted), ["cat", "", "dog", ""]);
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "eval-nan-"));
+  try {
+    const file = await saveEvaluation({ runDir, evaluation: e });
+    const back = await readEvaluation(file);
+    assert.equal(back.logLoss, null);
+    assert.equal(back.invalidPredictions, 2);
+    // The summary ranks it by accuracy and never as the lowest loss.
+    const other = scorePredictions({ arch: "mobilenet", displayName: "MobileNet", split: "validation", classes: ["cat", "dog"], rows: rows.map((r) => ({ ...r, probabilities: r.labelIndex === 0 ? [0.8, 0.2] : [0.4, 0.6] })) });
+    const summary = summarize({ histories: [], evaluations: [back, other], latency: [] });
+    assert.equal(summary.lowestLoss?.arch, "mobilenet");
+  } finally {
+    fs.rmSync(runDir, { recursive: true, force: true });
+  }
 });

@@ -120,7 +120,7 @@ describe("every registry network, at its smallest input", () => {
         const last = history.epochs.at(-1)!;
         assert.equal(evaluation.images, 6);
         assert.equal(evaluation.accuracy, last.validationAccuracy, `${arch}: evaluation accuracy vs last validation accuracy`);
-        assert.ok(Math.abs(evaluation.logLoss - last.validationLoss) <= 1e-4, `${arch}: evaluation log loss ${evaluation.logLoss} vs last validation loss ${last.validationLoss}`);
+        assert.ok(Math.abs(evaluation.logLoss! - last.validationLoss) <= 1e-4, `${arch}: evaluation log loss ${evaluation.logLoss} vs last validation loss ${last.validationLoss}`);
         assert.ok(path.isAbsolute(outcome.latencyPath));
       } finally {
         probe.dispose();

@@ -231,7 +231,8 @@ async function predictValidation(opts: {
       });
       await saveEvaluation({ runDir, evaluation });
       evaluations.push(evaluation);
-      log(`${history.arch}: accuracy ${(100 * evaluation.accuracy).toFixed(1)} % on ${evaluation.images} validation images, log loss ${evaluation.logLoss.toFixed(4)}`);
+      const invalid = evaluation.invalidPredictions ? `; ${evaluation.invalidPredictions} of ${evaluation.images} outputs were not numbers (NaN or ∞: the model diverged), counted wrong` : "";
+      log(`${history.arch}: accuracy ${(100 * evaluation.accuracy).toFixed(1)} % on ${evaluation.images} validation images, log loss ${evaluation.logLoss?.toFixed(4) ?? "–"}${invalid}`);
     } finally {
       model.dispose();
     }

@@ -29,12 +29,21 @@ export function scorePredictions(opts: {
 }): Evaluation {
   const { classes, rows } = opts;
   const confusion = classes.map(() => classes.map(() => 0));
+  const wrong = classes.map(() => 0);
   const predictions: ImagePrediction[] = [];
   const misclassified: Misclassified[] = [];
   let lossSum = 0;
   let correct = 0;
+  let invalid = 0;
   for (const row of rows) {
     if (row.probabilities.length !== classes.length) throw new Error(`${row.path}: ${row.probabilities.length} probabilities for ${classes.length} classes`);
+    if (!row.probabilities.every(Number.isFinite)) {
+      // NaN or ∞ outputs (a diverged model) are no prediction: wrong, outside the confusion matrix.
+      invalid++;
+      wrong[row.labelIndex]++;
+      predictions.push({ path: row.path, label: classes[row.labelIndex], predicted: "", probabilities: row.probabilities, correct: false });
+      continue;
+    }
     let predictedIndex = 0;
     row.probabilities.forEach((p, i) => {
       if (p > row.probabilities[predictedIndex]) predictedIndex = i;
@@ -45,6 +54,7 @@ export function scorePredictions(opts: {
     const isCorrect = predictedIndex === row.labelIndex;
     if (isCorrect) correct++;
     else {
+      wrong[row.labelIndex]++;
       misclassified.push({ path: row.path, label: classes[row.labelIndex], predicted: classes[predictedIndex], predictedProbability: row.probabilities[predictedIndex], trueProbability });
     }
     predictions.push({ path: row.path, label: classes[row.labelIndex], predicted: classes[predictedIndex], probabilities: row.probabilities, correct: isCorrect });
@@ -62,9 +72,10 @@ export function scorePredictions(opts: {
     correct,
     accuracy: images ? correct / images : 0,
     accuracyInterval95: wilsonInterval({ successes: correct, trials: images }),
-    logLoss: images ? lossSum / images : 0,
+    logLoss: invalid ? null : images ? lossSum / images : 0,
+    ...(invalid ? { invalidPredictions: invalid } : {}),
     confusion,
-    wrongPerClass: Object.fromEntries(classes.map((name, i) => [name, confusion[i].reduce((s, n, j) => (j === i ? s : s + n), 0)])),
+    wrongPerClass: Object.fromEntries(classes.map((name, i) => [name, wrong[i]])),
     misclassified,
     predictions,
     ...(opts.imageRoot ? { imageRoot: opts.imageRoot } : {}),

@@ -93,7 +93,7 @@ export function scoreModels(opts: { histories: readonly ArchHistory[]; evaluatio
       displayName: evaluation.displayName,
       accuracy: evaluation.accuracy,
       interval95: wilsonInterval({ successes: evaluation.correct, trials: evaluation.images }),
-      loss: evaluation.logLoss,
+      loss: evaluation.logLoss ?? NaN,
       wrong: evaluation.images - evaluation.correct,
       wrongPerClass: evaluation.wrongPerClass,
       images: evaluation.images,

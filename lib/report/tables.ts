@@ -129,7 +129,7 @@ export function wrongClassificationsTable(results: Pick<RunResults, "evaluations
     ],
     rows: results.evaluations.map((e) => {
       const comparison = summary.comparisons.find((c) => c.arch === e.arch);
-      return [e.displayName, ...classes.map((c) => e.wrongPerClass[c] ?? null), e.images - e.correct, e.images, e.accuracy, e.accuracyInterval95.low, e.accuracyInterval95.high, finite(e.logLoss), comparison ? comparison.pValue : null];
+      return [e.displayName, ...classes.map((c) => e.wrongPerClass[c] ?? null), e.images - e.correct, e.images, e.accuracy, e.accuracyInterval95.low, e.accuracyInterval95.high, finite(e.logLoss ?? undefined), comparison ? comparison.pValue : null];
     }),
   };
 }

@@ -9,6 +9,7 @@ export interface ImagePrediction {
   /** Relative to Evaluation.imageRoot ("/" separators); absolute in evaluations written before it existed. */
   path: string;
   label: string;
+  /** "" when the outputs were not numbers. */
   predicted: string;
   /** Softmax probability per class, in `classes` order. */
   probabilities: number[];
@@ -35,9 +36,11 @@ export interface Evaluation {
   correct: number;
   accuracy: number;
   accuracyInterval95: Interval;
-  /** Mean categorical cross-entropy with Keras' clipping (ε = 1e-7). */
-  logLoss: number;
-  /** confusion[trueIndex][predictedIndex] */
+  /** Mean categorical cross-entropy with Keras' clipping (ε = 1e-7); null when some outputs were not numbers. */
+  logLoss: number | null;
+  /** Images whose outputs were NaN or ∞ (a diverged model): counted wrong, outside the confusion matrix. */
+  invalidPredictions?: number;
+  /** confusion[trueIndex][predictedIndex], over the images with a prediction */
   confusion: number[][];
   /** Images of each true class that were classified as something else. */
   wrongPerClass: Record<string, number>;
@@ -61,7 +64,8 @@ const EVALUATION: FileSchema = {
     correct: "number",
     accuracy: "number",
     accuracyInterval95: "object",
-    logLoss: "number",
+    logLoss: "number|null",
+    invalidPredictions: "number?",
     confusion: "array",
     wrongPerClass: "object",
     misclassified: "array",
