@@ -49,7 +49,7 @@ function withAdapterStorageBufferLimit(gpu: DawnGpu): DawnGpu {
     const maximum = adapter?.limits.maxStorageBuffersPerShaderStage;
     if (adapter && maximum) {
       const requestDevice = adapter.requestDevice;
-      adapter.requestDevice = function (this: DawnAdapter, descriptor = {}) {
+      adapter.requestDevice = function (this: DawnAdapter, descriptor: { requiredLimits?: Record<string, number> } = {}) {
         const requiredLimits = { ...descriptor.requiredLimits, maxStorageBuffersPerShaderStage: maximum };
         return requestDevice.call(this, { ...descriptor, requiredLimits });
       };
