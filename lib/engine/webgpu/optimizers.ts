@@ -23,7 +23,7 @@ export function variablesPerProgram(kind: keyof typeof BUFFERS_PER_VARIABLE): nu
 }
 
 /**
- * One program over `count` variables whose flat sizes are `sizes`: thread `index` runs `body` for the
+ * One program over the variables of `inputs` (their shapes in `shapes`): thread `index` runs `body` for the
  * variable its index falls in, with `i` its element there and `out(k)` that variable's k-th output
  * array (the first output of variable 0 is the program's own, the rest are extras). Inputs are named
  * `<name><v>` (value0, gradient0, …) in the order given, all flattened.
