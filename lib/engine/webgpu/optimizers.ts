@@ -6,7 +6,7 @@
 // variables, accBeta1/2, iterations), so weights, checkpoints and serialisation are tfjs's; off
 // webgpu, or with tfjs's kernels restored, they run tfjs's own update.
 import * as tf from "@tensorflow/tfjs";
-import { asWebGpuBackend, extraOutputDeclarations, runWithExtraOutputs, type ProgramUniform, type WebGpuBackendLike, type WebGpuProgram } from "./program";
+import { asWebGpuBackend, extraOutputDeclarations, runWithExtraOutputs, storageBuffersPerProgram, type ProgramUniform, type WebGpuBackendLike, type WebGpuProgram } from "./program";
 
 export const ADAM_KERNEL = "ShowcaseWebGpuAdam";
 export const SGD_KERNEL = "ShowcaseWebGpuSgd";
@@ -18,8 +18,7 @@ const BUFFERS_PER_VARIABLE = { sgd: 2 + 1, adam: 4 + 3 } as const;
 
 /** How many variables one update program can take on the active webgpu device. */
 export function variablesPerProgram(kind: keyof typeof BUFFERS_PER_VARIABLE): number {
-  const limit = asWebGpuBackend(tf.backend()).device.limits.maxStorageBuffersPerShaderStage;
-  return Math.max(1, Math.floor(limit / BUFFERS_PER_VARIABLE[kind]));
+  return Math.max(1, Math.floor(storageBuffersPerProgram(asWebGpuBackend(tf.backend())) / BUFFERS_PER_VARIABLE[kind]));
 }
 
 /**

@@ -175,6 +175,14 @@ export function runWithExtraOutputs(
   return [main, ...extras];
 }
 
+/**
+ * Storage buffers (inputs and outputs) a program with extra outputs may bind: the device's limit, but
+ * at most 32 — adapters may report very large limits, and each buffer adds a binding and shader code.
+ */
+export function storageBuffersPerProgram(backend: WebGpuBackendLike): number {
+  return Math.min(32, backend.device.limits.maxStorageBuffersPerShaderStage);
+}
+
 /** WGSL declarations of `count` extra outputs for a program with `inputs` input variables. */
 export function extraOutputDeclarations(inputs: number, count: number): string {
   // Bindings: 0 output, 1…inputs the inputs, inputs + 1 the uniforms, then the extras.

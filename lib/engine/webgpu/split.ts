@@ -2,7 +2,7 @@
 // piece, instead of tfjs-backend-webgpu 4.22's one Slice program per piece. Pieces beyond what one
 // program can bind (storage buffers per stage − 1), other dtypes and empty pieces take tfjs's kernel.
 import * as tf from "@tensorflow/tfjs";
-import { asWebGpuBackend, extraOutputDeclarations, runWithExtraOutputs, type WebGpuProgram } from "./program";
+import { asWebGpuBackend, extraOutputDeclarations, runWithExtraOutputs, storageBuffersPerProgram, type WebGpuProgram } from "./program";
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
@@ -25,7 +25,7 @@ export function splitV(args: KernelArgs): tf.TensorInfo[] {
   const axis = tf.util.parseAxisParam(attrs?.axis as number, x.shape)[0];
   const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, attrs?.numOrSizeSplits as number | number[], axis);
   const pieces = sizes.length;
-  if (x.dtype !== "float32" || pieces < 2 || pieces > backend.device.limits.maxStorageBuffersPerShaderStage - 1 || sizes.some((s) => s === 0)) return splitBySlices(args, x, axis, sizes);
+  if (x.dtype !== "float32" || pieces < 2 || pieces > storageBuffersPerProgram(backend) - 1 || sizes.some((s) => s === 0)) return splitBySlices(args, x, axis, sizes);
   const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const ends = sizes.map((_, k) => sizes.slice(0, k + 1).reduce((a, b) => a + b, 0));
   const shapes = sizes.map((s) => x.shape.map((d, i) => (i === axis ? s : d)));
