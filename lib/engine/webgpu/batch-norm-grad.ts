@@ -1,21 +1,19 @@
-// The gradient of FusedBatchNorm (per-channel statistics, channels last) in six dispatches instead of
-// tfjs-core's ~20 (which also tiles 1/σ to full size and uploads five host-made scalars):
+// The gradient of FusedBatchNorm (per-channel statistics given as inputs, channels last; inference-mode
+// batch norm under a tape) in three dispatches instead of tfjs-core's ~20 (which also tiles 1/σ to
+// full size and uploads five host-made scalars):
 //   dx      = dy · scale / √(variance + ε)                       one elementwise pass
 //   Σdy, Σdy·(x − mean) per channel                               one split reduction
-//   dmean, dvariance, dscale, doffset = a·Σdy + b·Σdy·(x − mean)  four tiny passes (a, b per channel)
+//   dmean, dvariance, dscale, doffset = a·Σdy + b·Σdy·(x − mean)  one tiny pass, four outputs
 import * as tf from "@tensorflow/tfjs";
-import { asWebGpuBackend, flatProgram, runChannelPartials } from "./program";
+import { asWebGpuBackend, channelGradientSums, flatProgram, type GradFunc, type KernelArgs, perChannelProgram, runWithExtraOutputs } from "./program";
 
 export const BATCH_NORM_GRAD_KERNEL = "ShowcaseWebGpuBatchNormGrad";
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 export function batchNormGrad(args: KernelArgs): tf.TensorInfo[] {
   const backend = asWebGpuBackend(args.backend);
   const { x, dy, mean, variance, scale } = args.inputs as Record<string, tf.TensorInfo>;
   const epsilon = Number((args.attrs ?? {}).varianceEpsilon ?? 0.001);
   const C = mean.shape[0];
-  const rows = tf.util.sizeFromShape(x.shape) / C;
   const withScale = scale !== undefined;
   const statistics = withScale ? [variance, scale] : [variance];
   const gain = withScale ? "scale[c] * inverseSqrt(variance[c] + uniforms.epsilon)" : "inverseSqrt(variance[c] + uniforms.epsilon)";
@@ -34,62 +32,43 @@ export function batchNormGrad(args: KernelArgs): tf.TensorInfo[] {
     { type: "float32", data: [epsilon] },
   ]);
 
-  // partials[p][0][c] = Σ dy, partials[p][1][c] = Σ dy·(x − mean) over the rows of part p.
-  const { partials, parts } = runChannelPartials(backend, {
-    key: "showcase_bn_grad_sums",
-    variableNames: ["x", "dy", "mean"],
-    inputs: [x, dy, mean],
-    rows,
-    channels: C,
-    body: `
-        let m = mean[c];
-        var sumDy = 0.0;
-        var sumDyXm = 0.0;
-        for (var r = start; r < stop; r++) {
-          let g = dy[r * C + c];
-          sumDy += g;
-          sumDyXm += g * (x[r * C + c] - m);
-        }
-        result[(p * 2) * C + c] = sumDy;
-        result[(p * 2 + 1) * C + c] = sumDyXm;`,
-  });
-
-  // which: 0 dmean = −gain·Σdy, 1 dvariance = −½·inv²·gain·Σdy(x−m), 2 dscale = inv·Σdy(x−m), 3 doffset = Σdy
-  // A fresh program object per run: the backend rewrites a program's shaderKey when it runs it.
-  const finish = () => flatProgram({
+  const { partials, parts } = channelGradientSums(backend, x, dy, mean);
+  // dmean = −gain·Σdy (the program's own output), dvariance = −½·inv²·gain·Σdy(x−m), dscale = inv·Σdy(x−m), doffset = Σdy.
+  const finish = perChannelProgram({
     key: `showcase_bn_grad_finish_${withScale}`,
     variableNames: ["partials", ...(withScale ? ["variance", "scale"] : ["variance"])],
     outputShape: [C],
-    uniforms: "parts : i32, which : i32, epsilon : f32,",
+    channels: C,
+    extras: 3,
+    uniforms: "parts : i32, epsilon : f32,",
     body: `
-          let c = index;
-          let C = uniforms.size;
-          var sumDy = 0.0;
-          var sumDyXm = 0.0;
-          for (var p = 0; p < uniforms.parts; p++) {
-            sumDy += partials[(p * 2) * C + c];
-            sumDyXm += partials[(p * 2 + 1) * C + c];
-          }
-          let inv = inverseSqrt(variance[c] + uniforms.epsilon);
-          let g = ${gain};
-          var value = sumDy;
-          if (uniforms.which == 0) { value = -g * sumDy; }
-          if (uniforms.which == 1) { value = -0.5 * inv * inv * g * sumDyXm; }
-          if (uniforms.which == 2) { value = inv * sumDyXm; }
-          setOutputAtIndex(index, value);`,
+        var sumDy = 0.0;
+        var sumDyXm = 0.0;
+        for (var p = 0; p < uniforms.parts; p++) {
+          sumDy += partials[(p * 2) * C + c];
+          sumDyXm += partials[(p * 2 + 1) * C + c];
+        }
+        let inv = inverseSqrt(variance[c] + uniforms.epsilon);
+        let g = ${gain};
+        result[c] = -g * sumDy;
+        extra0[c] = -0.5 * inv * inv * g * sumDyXm;
+        extra1[c] = inv * sumDyXm;
+        extra2[c] = sumDy;`,
   });
-  const outputs = [0, 1, 2, 3].map((which) =>
-    backend.runWebGPUProgram(finish(), [partials, ...statistics], "float32", [
+  const outputs = runWithExtraOutputs(
+    backend,
+    finish,
+    [partials, ...statistics],
+    [
+      { type: "int32", data: [C] },
       { type: "int32", data: [parts] },
-      { type: "int32", data: [which] },
       { type: "float32", data: [epsilon] },
-    ]),
+    ],
+    [[C], [C], [C]],
   );
   backend.disposeData(partials.dataId);
   return [dx, ...outputs];
 }
-
-type GradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => Record<string, () => tf.Tensor>;
 
 export function batchNormGradFunc(original: GradFunc): GradFunc {
   return (dy, saved, attrs) => {

@@ -10,35 +10,12 @@
 // The tiny passes write several outputs (runWithExtraOutputs). Scale and offset are optional (Keras'
 // Inceptions have no scale): a missing one is 1 or 0 in the shader, never a tensor of ones.
 import * as tf from "@tensorflow/tfjs";
-import { asWebGpuBackend, extraOutputDeclarations, flatProgram, runChannelPartials, runWithExtraOutputs, type WebGpuProgram } from "./program";
+import { asWebGpuBackend, channelGradientSums, flatProgram, type KernelArgs, perChannelProgram, runChannelPartials, runWithExtraOutputs } from "./program";
 
 export const BATCH_NORM_TRAIN_KERNEL = "ShowcaseWebGpuBatchNormTrain";
 /** The same for a layer without scale (a separate name: tfjs saves a kernel's inputs for its gradient by name). */
 export const BATCH_NORM_TRAIN_NO_SCALE_KERNEL = "ShowcaseWebGpuBatchNormTrainNoScale";
 export const BATCH_NORM_TRAIN_GRAD_KERNEL = "ShowcaseWebGpuBatchNormTrainGrad";
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
-
-/** One thread per channel, writing `result` (the main output) and the extras; `body` sees c, C. */
-function perChannelProgram(key: string, variableNames: string[], outputShape: number[], channels: number, extras: number, uniforms: string, body: string): WebGpuProgram {
-  return {
-    variableNames,
-    outputShape,
-    shaderKey: key,
-    dispatchLayout: { x: outputShape.map((_, i) => i) },
-    dispatch: [Math.ceil(channels / 64), 1, 1],
-    workgroupSize: [64, 1, 1],
-    uniforms: `channels : i32, ${uniforms}`,
-    getUserCode: () => `
-      ${extraOutputDeclarations(variableNames.length, extras)}
-      fn main(index : i32) {
-        let C = uniforms.channels;
-        let c = index;
-        if (c >= C) { return; }
-        ${body}
-      }`,
-  };
-}
 
 const scaleOf = (withScale: boolean) => (withScale ? "scale[c]" : "1.0");
 
@@ -69,14 +46,14 @@ export function batchNormTrain(args: KernelArgs): tf.TensorInfo[] {
         result[(p * 2) * C + c] = m;
         result[(p * 2 + 1) * C + c] = m2;`,
   });
-  const statsProgram = perChannelProgram(
-    "showcase_bn_train_stats",
-    ["partials", "movingMean", "movingVariance"],
-    [2, C],
-    C,
-    2,
-    "parts : i32, rows : i32, span : i32, decay : f32,",
-    `
+  const statsProgram = perChannelProgram({
+    key: "showcase_bn_train_stats",
+    variableNames: ["partials", "movingMean", "movingVariance"],
+    outputShape: [2, C],
+    channels: C,
+    extras: 2,
+    uniforms: "parts : i32, rows : i32, span : i32, decay : f32,",
+    body: `
         let N = f32(uniforms.rows);
         var mean = 0.0;
         for (var p = 0; p < uniforms.parts; p++) {
@@ -95,7 +72,7 @@ export function batchNormTrain(args: KernelArgs): tf.TensorInfo[] {
         result[C + c] = variance;
         extra0[c] = movingMean[c] - (movingMean[c] - mean) * uniforms.decay;
         extra1[c] = movingVariance[c] - (movingVariance[c] - variance) * uniforms.decay;`,
-  );
+  });
   const [stats, newMovingMean, newMovingVariance] = runWithExtraOutputs(
     backend,
     statsProgram,
@@ -136,35 +113,18 @@ export function batchNormTrainGrad(args: KernelArgs): tf.TensorInfo[] {
   const epsilon = Number((args.attrs ?? {}).epsilon);
   const C = x.shape[x.shape.length - 1];
   const rows = tf.util.sizeFromShape(x.shape) / C;
-  // partials[p][0][c] = Σ dy, partials[p][1][c] = Σ dy·(x − mean) over the rows of part p.
-  const { partials, parts } = runChannelPartials(backend, {
-    key: "showcase_bn_train_grad_sums",
-    variableNames: ["x", "dy", "stats"],
-    inputs: [x, dy, stats],
-    rows,
-    channels: C,
-    body: `
-        let m = stats[c];
-        var sumDy = 0.0;
-        var sumDyXm = 0.0;
-        for (var r = start; r < stop; r++) {
-          let g = dy[r * C + c];
-          sumDy += g;
-          sumDyXm += g * (x[r * C + c] - m);
-        }
-        result[(p * 2) * C + c] = sumDy;
-        result[(p * 2 + 1) * C + c] = sumDyXm;`,
-  });
+  // The mean is the first row of the stats.
+  const { partials, parts } = channelGradientSums(backend, x, dy, stats);
   // With g = scale/σ: dx = g·dy − g·Σdy/N − g/σ²·(x − mean)·Σdy(x − mean)/N, written as
   // a·dy + b·(x − mean) + d with coefficients [a; b; d] per channel.
-  const finish = perChannelProgram(
-    `showcase_bn_train_grad_finish_${Boolean(scale)}`,
-    ["partials", "stats", ...(scale ? ["scale"] : [])],
-    [C],
-    C,
-    2,
-    "parts : i32, rows : i32, epsilon : f32,",
-    `
+  const finish = perChannelProgram({
+    key: `showcase_bn_train_grad_finish_${Boolean(scale)}`,
+    variableNames: ["partials", "stats", ...(scale ? ["scale"] : [])],
+    outputShape: [C],
+    channels: C,
+    extras: 2,
+    uniforms: "parts : i32, rows : i32, epsilon : f32,",
+    body: `
         var sumDy = 0.0;
         var sumDyXm = 0.0;
         for (var p = 0; p < uniforms.parts; p++) {
@@ -179,7 +139,7 @@ export function batchNormTrainGrad(args: KernelArgs): tf.TensorInfo[] {
         extra1[c] = g;
         extra1[C + c] = -g * inv * inv * sumDyXm / N;
         extra1[2 * C + c] = -g * sumDy / N;`,
-  );
+  });
   const [dScale, dOffset, coefficients] = runWithExtraOutputs(
     backend,
     finish,

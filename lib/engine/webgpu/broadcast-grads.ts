@@ -3,11 +3,9 @@
 // Float32Array filled on the host and uploaded every step, up to 38 M elements for a batch norm of
 // MobileNetV2 at batch 32. Here one program reads dy through zero strides on the reduced axes.
 import * as tf from "@tensorflow/tfjs";
-import { asWebGpuBackend, flatProgram } from "./program";
+import { asWebGpuBackend, flatProgram, type GradFunc, type KernelArgs } from "./program";
 
 export const BROADCAST_GRAD_KERNEL = "ShowcaseWebGpuBroadcastGrad";
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 /** dx[coords] = dy[coords with the reduced axes at 0] / divisor, for x of rank 1–4. */
 export function broadcastGrad(args: KernelArgs): tf.TensorInfo {
@@ -39,7 +37,6 @@ export function broadcastGrad(args: KernelArgs): tf.TensorInfo {
   return { ...out, shape: attrs.shape };
 }
 
-type GradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => Record<string, () => tf.Tensor>;
 
 /** Sum's or Mean's gradient through the broadcast kernel on webgpu (float32, rank ≤ 4), else the original. */
 export function broadcastGradFunc(original: GradFunc, mean: boolean): GradFunc {

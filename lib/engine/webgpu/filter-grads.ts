@@ -8,9 +8,7 @@
 //   DepthwiseConv2dNativeBackpropFilter: one thread per (output channel, span of rows) keeps all taps
 //     in registers; a second pass sums the spans.
 import * as tf from "@tensorflow/tfjs";
-import { asWebGpuBackend, sumPartials, type WebGpuProgram } from "./program";
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+import { asWebGpuBackend, type KernelArgs, sumPartials, type WebGpuProgram } from "./program";
 
 const TILE = 64; // output tile edge (k and co)
 const TILE_M = 16; // rows of m per shared-memory step

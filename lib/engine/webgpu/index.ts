@@ -8,7 +8,7 @@ import { MASK_GRAD_KERNEL, MASKED_GRADIENTS, maskGrad, maskGradFunc } from "./ma
 import { BATCH_NORM_TRAIN_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL, BATCH_NORM_TRAIN_NO_SCALE_KERNEL, batchNormTrain, batchNormTrainGrad, batchNormTrainGradConfigs } from "./batch-norm-training";
 import { ADAM_KERNEL, adamUpdate, SGD_KERNEL, sgdUpdate } from "./optimizers";
 import { splitV } from "./split";
-import { asWebGpuBackend } from "./program";
+import { asWebGpuBackend, type GradFunc } from "./program";
 import { restoreUploads, useQueueUploads } from "./uploads";
 
 export { disposeWebGpu, probeWebGpu, registerWebGpuBackend, type WebGpuProbe } from "./dawn";
@@ -16,8 +16,6 @@ export { BATCH_NORM_GRAD_KERNEL } from "./batch-norm-grad";
 export { BATCH_NORM_TRAIN_KERNEL, BATCH_NORM_TRAIN_NO_SCALE_KERNEL } from "./batch-norm-training";
 export { FusedAdamOptimizer, FusedSgdOptimizer } from "./optimizers";
 export { type DeviceTraffic, measureDeviceTraffic } from "./traffic";
-
-type GradFunc = Parameters<typeof broadcastGradFunc>[0];
 
 const KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
   { kernelName: "Conv2DBackpropFilter", kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc },

@@ -2,11 +2,9 @@
 // active range, else 0. tfjs-core spends two to five dispatches on each (step, cast, multiply; or two
 // comparisons with host-made scalar bounds, logicalAnd, zerosLike, select).
 import * as tf from "@tensorflow/tfjs";
-import { asWebGpuBackend, flatProgram } from "./program";
+import { asWebGpuBackend, flatProgram, type GradFunc, type KernelArgs } from "./program";
 
 export const MASK_GRAD_KERNEL = "ShowcaseWebGpuMaskGrad";
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 /** dx = dy · [lo < x ≤ hi] (loExclusive) or dy · [lo ≤ x ≤ hi]. */
 export function maskGrad(args: KernelArgs): tf.TensorInfo {
@@ -30,7 +28,6 @@ export function maskGrad(args: KernelArgs): tf.TensorInfo {
   ]);
 }
 
-type GradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => Record<string, () => tf.Tensor>;
 type Bounds = (attrs: tf.NamedAttrMap) => { lo: number; hi: number; loExclusive: boolean };
 
 export function maskGradFunc(original: GradFunc, bounds: Bounds): GradFunc {

@@ -6,12 +6,10 @@
 // variables, accBeta1/2, iterations), so weights, checkpoints and serialisation are tfjs's; off
 // webgpu, or with tfjs's kernels restored, they run tfjs's own update.
 import * as tf from "@tensorflow/tfjs";
-import { asWebGpuBackend, extraOutputDeclarations, runWithExtraOutputs, storageBuffersPerProgram, type ProgramUniform, type WebGpuBackendLike, type WebGpuProgram } from "./program";
+import { asWebGpuBackend, extraOutputDeclarations, type KernelArgs, runWithExtraOutputs, storageBuffersPerProgram, type ProgramUniform, type WebGpuBackendLike, type WebGpuProgram } from "./program";
 
 export const ADAM_KERNEL = "ShowcaseWebGpuAdam";
 export const SGD_KERNEL = "ShowcaseWebGpuSgd";
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 /** Storage buffers one variable's update binds: its inputs and its outputs. */
 const BUFFERS_PER_VARIABLE = { sgd: 2 + 1, adam: 4 + 3 } as const;

@@ -17,6 +17,12 @@ export interface WebGpuProgram {
   getUserCode(): string;
 }
 
+/** What tfjs passes a kernel function. */
+export type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+/** A registered gradient's function (tfjs's GradConfig["gradFunc"], typed for our overrides). */
+export type GradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => Record<string, () => tf.Tensor>;
+
 export interface ProgramUniform {
   type: "int32" | "float32" | "uint32";
   data: number[];
@@ -181,6 +187,57 @@ export function runWithExtraOutputs(
  */
 export function storageBuffersPerProgram(backend: WebGpuBackendLike): number {
   return Math.min(32, backend.device.limits.maxStorageBuffersPerShaderStage);
+}
+
+/**
+ * One thread per channel (c < C, C from the first uniform), writing `result` (the main output, any
+ * shape) and `extras` extra outputs (runWithExtraOutputs); `uniforms` are the fields after `channels`.
+ */
+export function perChannelProgram(opts: { key: string; variableNames: string[]; outputShape: number[]; channels: number; extras: number; uniforms: string; body: string }): WebGpuProgram {
+  return {
+    variableNames: opts.variableNames,
+    outputShape: opts.outputShape,
+    shaderKey: opts.key,
+    dispatchLayout: { x: opts.outputShape.map((_, i) => i) },
+    dispatch: [Math.ceil(opts.channels / 64), 1, 1],
+    workgroupSize: [64, 1, 1],
+    uniforms: `channels : i32, ${opts.uniforms}`,
+    getUserCode: () => `
+      ${extraOutputDeclarations(opts.variableNames.length, opts.extras)}
+      fn main(index : i32) {
+        let C = uniforms.channels;
+        let c = index;
+        if (c >= C) { return; }
+        ${opts.body}
+      }`,
+  };
+}
+
+/**
+ * Batch norm's gradient sums over a [rows, C] view, as a split reduction: partials[p][0][c] = Σ dy and
+ * partials[p][1][c] = Σ dy·(x − mean) over the rows of part p, with the mean read from `mean[c]`
+ * (a [C] mean, or the [2, C] statistics whose first row is the mean).
+ */
+export function channelGradientSums(backend: WebGpuBackendLike, x: tf.TensorInfo, dy: tf.TensorInfo, mean: tf.TensorInfo): { partials: tf.TensorInfo; parts: number } {
+  const C = x.shape[x.shape.length - 1];
+  return runChannelPartials(backend, {
+    key: "showcase_bn_grad_sums",
+    variableNames: ["x", "dy", "mean"],
+    inputs: [x, dy, mean],
+    rows: x.shape.reduce((a, b) => a * b, 1) / C,
+    channels: C,
+    body: `
+        let m = mean[c];
+        var sumDy = 0.0;
+        var sumDyXm = 0.0;
+        for (var r = start; r < stop; r++) {
+          let g = dy[r * C + c];
+          sumDy += g;
+          sumDyXm += g * (x[r * C + c] - m);
+        }
+        result[(p * 2) * C + c] = sumDy;
+        result[(p * 2 + 1) * C + c] = sumDyXm;`,
+  });
 }
 
 /** WGSL declarations of `count` extra outputs for a program with `inputs` input variables. */

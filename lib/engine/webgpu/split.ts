@@ -2,9 +2,7 @@
 // piece, instead of tfjs-backend-webgpu 4.22's one Slice program per piece. Pieces beyond what one
 // program can bind (storage buffers per stage − 1), other dtypes and empty pieces take tfjs's kernel.
 import * as tf from "@tensorflow/tfjs";
-import { asWebGpuBackend, extraOutputDeclarations, runWithExtraOutputs, storageBuffersPerProgram, type WebGpuProgram } from "./program";
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+import { asWebGpuBackend, extraOutputDeclarations, type KernelArgs, runWithExtraOutputs, storageBuffersPerProgram, type WebGpuProgram } from "./program";
 
 /** tfjs's own way: one Slice per piece. */
 function splitBySlices(args: KernelArgs, x: tf.TensorInfo, axis: number, sizes: number[]): tf.TensorInfo[] {
