@@ -191,3 +191,15 @@ test("gradients through training-mode BatchNorm, ReLU6, ReLU, clipByValue and me
     Object.keys(shapes).forEach((name, i) => assertClose(actual[i], expected[i], `C${channels} d${name}`));
   }
 });
+
+test("ReLU, ReLU6 and clip gradients at exactly their bounds equal tfjs-core's (x = 0 passes nothing for ReLU and ReLU6)", async () => {
+  registerWasmTrainingKernels();
+  const x = [-1, 0, 0.5, 6, 7];
+  const run = async (backend: string) => {
+    await tf.setBackend(backend);
+    return tf.tidy(() => [tf.relu, tf.relu6, (t: tf.Tensor) => tf.clipByValue(t, 0, 6)].map((f) => Array.from(tf.grad((t: tf.Tensor) => tf.sum(f(t)))(tf.tensor1d(x)).dataSync())));
+  };
+  const expected = await run("cpu");
+  assert.deepEqual(await run("wasm"), expected);
+  assert.deepEqual(expected, [[0, 0, 1, 1, 1], [0, 0, 1, 1, 0], [0, 1, 1, 1, 0]]);
+});

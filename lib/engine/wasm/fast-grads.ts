@@ -4,6 +4,7 @@
 // (compare, compare, and, zerosLike, select). Each becomes one or two passes here. The gradient
 // registry is global, so each override runs the original tfjs-core gradient on other backends.
 import * as tf from "@tensorflow/tfjs";
+import { type GradFunc, MASKED_GRADIENT_BOUNDS, type MaskBounds, overrideGradients } from "../gradient-overrides";
 import { asWasmBackend, heapView } from "./heap";
 import { addressOf, ROWS_PER_FLUSH, simdKernelsFor } from "./simd/kernels";
 
@@ -126,7 +127,6 @@ function onWasm(...tensors: Array<tf.Tensor | undefined>): boolean {
   return tf.getBackend() === "wasm" && tensors.every((t) => t === undefined || t.dtype === "float32");
 }
 
-type GradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => Record<string, () => tf.Tensor>;
 
 function batchNormGradFunc(original: GradFunc): GradFunc {
   return (dy, saved, attrs) => {
@@ -142,7 +142,7 @@ function batchNormGradFunc(original: GradFunc): GradFunc {
   };
 }
 
-function maskedGradFunc(original: GradFunc, bounds: (attrs: tf.NamedAttrMap) => { lo: number; hi: number; loExclusive: boolean }): GradFunc {
+function maskedGradFunc(original: GradFunc, bounds: MaskBounds): GradFunc {
   return (dy, saved, attrs) => {
     const [x] = saved;
     const g = dy as tf.Tensor;
@@ -171,19 +171,13 @@ export function registerFastGradients(): string[] {
     tf.registerKernel({ kernelName: MASKED_GRAD_KERNEL, backendName: "wasm", kernelFunc: maskedGrad as unknown as tf.KernelFunc });
     tf.registerKernel({ kernelName: MEAN_GRAD_KERNEL, backendName: "wasm", kernelFunc: meanGradRows as unknown as tf.KernelFunc });
   }
-  const overrides: Array<[string, (original: GradFunc) => GradFunc]> = [
-    ["FusedBatchNorm", batchNormGradFunc],
-    ["Mean", meanGradFunc],
-    ["Relu", (o) => maskedGradFunc(o, () => ({ lo: 0, hi: Infinity, loExclusive: true }))],
-    ["Relu6", (o) => maskedGradFunc(o, () => ({ lo: 0, hi: 6, loExclusive: false }))],
-    ["ClipByValue", (o) => maskedGradFunc(o, (a) => ({ lo: Number(a.clipValueMin), hi: Number(a.clipValueMax), loExclusive: false }))],
-  ];
-  for (const [kernelName, wrap] of overrides) {
-    if (replaced.has(kernelName)) continue;
-    const original = tf.getGradient(kernelName);
-    if (!original) continue;
-    replaced.set(kernelName, original);
-    tf.registerGradient({ ...original, gradFunc: wrap(original.gradFunc as unknown as GradFunc) as unknown as tf.GradConfig["gradFunc"] });
-  }
+  overrideGradients(
+    [
+      ["FusedBatchNorm", batchNormGradFunc],
+      ["Mean", meanGradFunc],
+      ...MASKED_GRADIENT_BOUNDS.map(([name, bounds]): [string, (original: GradFunc) => GradFunc] => [name, (o) => maskedGradFunc(o, bounds)]),
+    ],
+    replaced,
+  );
   return [BATCH_NORM_GRAD_KERNEL, MASKED_GRAD_KERNEL, MEAN_GRAD_KERNEL];
 }

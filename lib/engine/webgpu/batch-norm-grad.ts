@@ -5,7 +5,8 @@
 //   Σdy, Σdy·(x − mean) per channel                               one split reduction
 //   dmean, dvariance, dscale, doffset = a·Σdy + b·Σdy·(x − mean)  one tiny pass, four outputs
 import * as tf from "@tensorflow/tfjs";
-import { asWebGpuBackend, channelGradientSums, flatProgram, type GradFunc, type KernelArgs, perChannelProgram, runWithExtraOutputs } from "./program";
+import type { GradFunc } from "../gradient-overrides";
+import { asWebGpuBackend, channelGradientSums, flatProgram, type KernelArgs, perChannelProgram, runWithExtraOutputs } from "./program";
 
 export const BATCH_NORM_GRAD_KERNEL = "ShowcaseWebGpuBatchNormGrad";
 

@@ -3,7 +3,8 @@
 // Float32Array filled on the host and uploaded every step, up to 38 M elements for a batch norm of
 // MobileNetV2 at batch 32. Here one program reads dy through zero strides on the reduced axes.
 import * as tf from "@tensorflow/tfjs";
-import { asWebGpuBackend, flatProgram, type GradFunc, type KernelArgs } from "./program";
+import type { GradFunc } from "../gradient-overrides";
+import { asWebGpuBackend, flatProgram, type KernelArgs } from "./program";
 
 export const BROADCAST_GRAD_KERNEL = "ShowcaseWebGpuBroadcastGrad";
 

@@ -1,14 +1,15 @@
 // The WebGPU engine: Dawn (dawn.ts) and the kernels and gradients this project adds to
 // tfjs-backend-webgpu 4.22 for training (see docs/performance.md, "WebGPU training").
 import * as tf from "@tensorflow/tfjs";
+import { type GradFunc, MASKED_GRADIENT_BOUNDS, overrideGradients } from "../gradient-overrides";
 import { BATCH_NORM_GRAD_KERNEL, batchNormGrad, batchNormGradFunc } from "./batch-norm-grad";
 import { BROADCAST_GRAD_KERNEL, broadcastGrad, broadcastGradFunc } from "./broadcast-grads";
 import { conv2DBackpropFilter, depthwiseConv2dNativeBackpropFilter } from "./filter-grads";
-import { MASK_GRAD_KERNEL, MASKED_GRADIENTS, maskGrad, maskGradFunc } from "./mask-grads";
+import { MASK_GRAD_KERNEL, maskGrad, maskGradFunc } from "./mask-grads";
 import { BATCH_NORM_TRAIN_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL, BATCH_NORM_TRAIN_NO_SCALE_KERNEL, batchNormTrain, batchNormTrainGrad, batchNormTrainGradConfigs } from "./batch-norm-training";
 import { ADAM_KERNEL, adamUpdate, SGD_KERNEL, sgdUpdate } from "./optimizers";
 import { splitV } from "./split";
-import { asWebGpuBackend, type GradFunc } from "./program";
+import { asWebGpuBackend } from "./program";
 import { restoreUploads, useQueueUploads } from "./uploads";
 
 export { disposeWebGpu, probeWebGpu, registerWebGpuBackend, type WebGpuProbe } from "./dawn";
@@ -36,7 +37,7 @@ const GRADIENTS: ReadonlyArray<[string, (original: GradFunc) => GradFunc]> = [
   ["Sum", (o) => broadcastGradFunc(o, false)],
   ["Mean", (o) => broadcastGradFunc(o, true)],
   ["FusedBatchNorm", batchNormGradFunc],
-  ...MASKED_GRADIENTS.map(([name, bounds]): [string, (original: GradFunc) => GradFunc] => [name, (o) => maskGradFunc(o, bounds)]),
+  ...MASKED_GRADIENT_BOUNDS.map(([name, bounds]): [string, (original: GradFunc) => GradFunc] => [name, (o) => maskGradFunc(o, bounds)]),
 ];
 
 const originals = new Map<string, tf.KernelConfig | undefined>();
@@ -54,13 +55,7 @@ export function registerWebGpuTrainingKernels(): string[] {
     if (existing) tf.unregisterKernel(kernelName, "webgpu");
     tf.registerKernel({ kernelName, backendName: "webgpu", kernelFunc });
   }
-  for (const [kernelName, wrap] of GRADIENTS) {
-    if (originalGradients.has(kernelName)) continue;
-    const original = tf.getGradient(kernelName);
-    if (!original) continue;
-    originalGradients.set(kernelName, original);
-    tf.registerGradient({ ...original, gradFunc: wrap(original.gradFunc as unknown as GradFunc) as unknown as tf.GradConfig["gradFunc"] });
-  }
+  overrideGradients(GRADIENTS, originalGradients);
   // Our own kernels' gradients: registered once, harmless where the kernel is not (it is never run there).
   for (const config of batchNormTrainGradConfigs) if (!tf.getGradient(config.kernelName)) tf.registerGradient(config);
   if (tf.getBackend() === "webgpu") useQueueUploads(asWebGpuBackend(tf.backend()));

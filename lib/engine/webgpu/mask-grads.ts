@@ -2,7 +2,8 @@
 // active range, else 0. tfjs-core spends two to five dispatches on each (step, cast, multiply; or two
 // comparisons with host-made scalar bounds, logicalAnd, zerosLike, select).
 import * as tf from "@tensorflow/tfjs";
-import { asWebGpuBackend, flatProgram, type GradFunc, type KernelArgs } from "./program";
+import type { GradFunc, MaskBounds } from "../gradient-overrides";
+import { asWebGpuBackend, flatProgram, type KernelArgs } from "./program";
 
 export const MASK_GRAD_KERNEL = "ShowcaseWebGpuMaskGrad";
 
@@ -28,9 +29,8 @@ export function maskGrad(args: KernelArgs): tf.TensorInfo {
   ]);
 }
 
-type Bounds = (attrs: tf.NamedAttrMap) => { lo: number; hi: number; loExclusive: boolean };
 
-export function maskGradFunc(original: GradFunc, bounds: Bounds): GradFunc {
+export function maskGradFunc(original: GradFunc, bounds: MaskBounds): GradFunc {
   return (dy, saved, attrs) => {
     const [x] = saved;
     const g = dy as tf.Tensor;
@@ -38,9 +38,3 @@ export function maskGradFunc(original: GradFunc, bounds: Bounds): GradFunc {
     return { x: () => tf.engine().runKernel(MASK_GRAD_KERNEL, { x, dy: g }, bounds(attrs) as unknown as tf.NamedAttrMap) as tf.Tensor };
   };
 }
-
-export const MASKED_GRADIENTS: ReadonlyArray<[string, Bounds]> = [
-  ["Relu", () => ({ lo: 0, hi: Infinity, loExclusive: true })],
-  ["Relu6", () => ({ lo: 0, hi: 6, loExclusive: true })],
-  ["ClipByValue", (a) => ({ lo: Number(a.clipValueMin), hi: Number(a.clipValueMax), loExclusive: false })],
-];

@@ -20,9 +20,6 @@ export interface WebGpuProgram {
 /** What tfjs passes a kernel function. */
 export type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
-/** A registered gradient's function (tfjs's GradConfig["gradFunc"], typed for our overrides). */
-export type GradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => Record<string, () => tf.Tensor>;
-
 export interface ProgramUniform {
   type: "int32" | "float32" | "uint32";
   data: number[];
