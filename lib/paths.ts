@@ -16,8 +16,8 @@ export function projectPath(...parts: string[]): string {
  * The folder of report outputs (the workbook): REPORTS_DIR, which `showcase report --out DIR` sets
  * for its kernels, else the project's reports/.
  */
-export function reportsDir(env: Record<string, string | undefined> = process.env): string {
-  const dir = env.REPORTS_DIR?.trim();
+export function reportsDir(): string {
+  const dir = process.env.REPORTS_DIR?.trim();
   return dir ? path.resolve(dir) : projectPath("reports");
 }
 

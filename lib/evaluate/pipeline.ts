@@ -13,8 +13,8 @@ import { alphaFor, buildTransferModel, disposeTransferModel, getArchSpec, inputS
 import { collectInventory, machineSlug } from "../system/index";
 import { acquireRunLock, datasetFor, loadTrainedModel, runDirFor } from "../train/index";
 import type { ArchHistory } from "../schemas/history";
-import type { RunManifest } from "../schemas/run-manifest";
-import { type Evaluation, readEvaluation } from "../schemas/evaluation";
+import { RUN_MANIFEST_FILE, type RunManifest } from "../schemas/run-manifest";
+import { type Evaluation, evaluationDir } from "../schemas/evaluation";
 import { LATENCY_SCHEMA, type LatencyEngine, type LatencyFile, type LatencyRuntime, readLatencyFile } from "../schemas/latency";
 import { type ArchLatency, type LatencyBudget, measureModelLatency, type PredictionAgreement, type Predictor } from "./latency";
 import { latencyFileName, saveLatencyFile } from "./latency-file";
@@ -87,7 +87,7 @@ export async function evaluateRun(params: RunParams, opts: EvaluateOptions): Pro
   const lock = await acquireRunLock({ dir: runDir, label: params.runId });
   // The one writer now: temp files of a killed evaluation (predictions, latency files) are stale.
   await removeStaleTempFiles(runDir, { recursive: false });
-  await removeStaleTempFiles(path.dirname(evaluationPath({ runDir, arch: "any" })));
+  await removeStaleTempFiles(evaluationDir(runDir));
   try {
     return await evaluateLocked(params, opts);
   } finally {
@@ -100,7 +100,7 @@ async function evaluateLocked(params: RunParams, opts: EvaluateOptions): Promise
   const log = opts.log ?? ((line: string) => console.log(line));
   const run = await findRun(params, opts, log);
   const { runDir, sharded, histories, dataset, cacheDir } = run;
-  const evaluations = opts.latencyOnly || sharded ? [] : await predictValidation({ runDir, histories, dataset, cacheDir, params, opts, log });
+  const evaluations = opts.latencyOnly || sharded ? [] : await predictValidation({ runDir, histories, existing: run.evaluations, dataset, cacheDir, params, opts, log });
   const timing = await latencyTargets({ run, params, opts, log });
   const tfjs = await measureRuntimeLatency({ ...timing, runtime: "tfjs", engine: opts.engine });
   const onnx = opts.onnx === false ? [] : await measureOnnxLatency({ timing, run, evaluations });
@@ -175,7 +175,7 @@ async function measureOnnxLatency(opts: { timing: LatencyTargets; run: FoundRun;
 /** Phase 1: the run to evaluate (single machine, or a sharded grid) and the dataset it was trained on. */
 async function findRun(params: RunParams, opts: EvaluateOptions, log: (line: string) => void) {
   const runDir = runDirFor(params);
-  const hasRun = await fileExists(path.join(runDir, "run.json"));
+  const hasRun = await fileExists(path.join(runDir, RUN_MANIFEST_FILE));
   const sharded = !hasRun && (await fileExists(path.join(runDir, RUN_LIST_FILE)));
   if (!hasRun && !sharded && !opts.latencyOnly) {
     throw new RunNotFoundError(`no run at ${runDir}: train first (notebook 02 or \`npx showcase train\`), choose a run with RUN_ID / --run-id, or measure latency only with --latency-only`);
@@ -188,13 +188,16 @@ async function findRun(params: RunParams, opts: EvaluateOptions, log: (line: str
     !results && (await fileExists(anyManifest)) ? { manifest: await loadManifest(anyManifest), manifestPath: anyManifest } : await datasetOfRun(params, results?.manifest, log);
   const cacheDir = path.join(path.dirname(manifestPath), "cache"); // the decode cache training filled
   if (sharded) log("sharded run (results/<key>/): tables and charts come from every key's history; per-image predictions are computed for single-machine runs only");
-  return { runDir, hasRun, sharded, histories, dataset, cacheDir };
+  // Evaluations already on disk (another version's left out: written anew below).
+  return { runDir, hasRun, sharded, histories, evaluations: results?.evaluations ?? [], dataset, cacheDir };
 }
 
 /** Phase 2: predictions on the validation split for every finished architecture, each saved at once (kept when present). */
 async function predictValidation(opts: {
   runDir: string;
   histories: ArchHistory[];
+  /** Read with the run (loadRunResults). */
+  existing: Evaluation[];
   dataset: DatasetManifest;
   cacheDir: string;
   params: RunParams;
@@ -204,10 +207,10 @@ async function predictValidation(opts: {
   const { runDir, dataset, cacheDir, params, log } = opts;
   const evaluations: Evaluation[] = [];
   for (const history of opts.histories) {
-    const target = evaluationPath({ runDir, arch: history.arch });
-    if (!opts.opts.force && (await fileExists(target))) {
-      evaluations.push(await readEvaluation(target));
-      log(`${history.arch}: evaluation exists, kept (${target})`);
+    const existing = opts.existing.find((e) => e.arch === history.arch);
+    if (!opts.opts.force && existing) {
+      evaluations.push(existing);
+      log(`${history.arch}: evaluation exists, kept (${evaluationPath({ runDir, arch: history.arch })})`);
       continue;
     }
     let model: tf.LayersModel;
@@ -256,6 +259,7 @@ async function measureRuntimeLatency(
   const previous = !opts.opts.force && (await fileExists(latencyPath)) ? await readLatencyFile(latencyPath) : undefined;
   let models: LatencyFile["models"] = "trained";
   const measured: ArchLatency[] = previous ? [...previous.archs] : [];
+  let saved = false;
   const fileOf = () => latencyFileOf({ previous, machine, engine, runtime: opts.runtime, inventory: opts.inventory, runId: params.runId, models, imageSize: params.imageSize, archs: measured });
   for (const target of opts.archs) {
     if (measured.some((m) => m.arch === target.arch && m.inputSize === target.inputSize)) {
@@ -267,9 +271,10 @@ async function measureRuntimeLatency(
     measured.push(latency);
     // Saved after every architecture: an interrupted benchmark keeps what it measured.
     await saveLatencyFile({ runDir, file: fileOf() });
+    saved = true;
   }
   const file = fileOf();
-  if (!previous || measured.length !== previous.archs.length) await saveLatencyFile({ runDir, file });
+  if (!previous && !saved) await saveLatencyFile({ runDir, file });
   return { path: latencyPath, file };
 }
 

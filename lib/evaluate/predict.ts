@@ -5,7 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import { relativeImagePath } from "../data/image-root";
 import type { ImageRecord } from "../data/types";
 import { writeJsonAtomic } from "../io/atomic";
-import { EVALUATION_SCHEMA, type Evaluation, type ImagePrediction, type Misclassified } from "../schemas/evaluation";
+import { EVALUATION_SCHEMA, type Evaluation, evaluationDir, type ImagePrediction, type Misclassified } from "../schemas/evaluation";
 import { wilsonInterval } from "./stats";
 
 /** What lib/data's evalBatches yields: 0–255 RGB images (not preprocessed), one-hot labels. */
@@ -117,7 +117,7 @@ export async function predictSplit(opts: {
 }
 
 export function evaluationPath(opts: { runDir: string; arch: string }): string {
-  return path.join(opts.runDir, "evaluation", `${opts.arch}.json`);
+  return path.join(evaluationDir(opts.runDir), `${opts.arch}.json`);
 }
 
 export async function saveEvaluation(opts: { runDir: string; evaluation: Evaluation }): Promise<string> {

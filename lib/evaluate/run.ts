@@ -3,10 +3,10 @@
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { fileExists, readJson } from "../io/atomic";
-import { SchemaError } from "../schemas/check";
-import { type Evaluation, readEvaluation } from "../schemas/evaluation";
+import { skipOtherVersion } from "../schemas/check";
+import { type Evaluation, evaluationDir, readEvaluation } from "../schemas/evaluation";
 import { type ArchHistory, readHistory } from "../schemas/history";
-import { readRunManifestFile, type RunManifest } from "../schemas/run-manifest";
+import { readRunManifestFile, RUN_MANIFEST_FILE, type RunManifest } from "../schemas/run-manifest";
 import { compareArchs, loadLatencyFiles } from "./latency-file";
 import { type LatencyFile } from "../schemas/latency";
 
@@ -49,7 +49,7 @@ function messageOf(raw: Record<string, unknown>): string {
 }
 
 export async function loadEvaluations(runDir: string): Promise<Evaluation[]> {
-  const dir = path.join(runDir, "evaluation");
+  const dir = evaluationDir(runDir);
   let names: string[] = [];
   try {
     names = (await fs.readdir(dir)).filter((name) => name.endsWith(".json"));
@@ -59,10 +59,7 @@ export async function loadEvaluations(runDir: string): Promise<Evaluation[]> {
   const evaluations: Evaluation[] = [];
   for (const name of names) {
     // One of another version is left out (notebook 03 writes it anew); a damaged one is an error.
-    const evaluation = await readEvaluation(path.join(dir, name)).catch((error: unknown) => {
-      if (error instanceof SchemaError && error.reason === "version") return undefined;
-      throw error;
-    });
+    const evaluation = await skipOtherVersion(readEvaluation(path.join(dir, name)));
     if (evaluation) evaluations.push(evaluation);
   }
   return evaluations.sort((a, b) => compareArchs(a.arch, b.arch));
@@ -72,13 +69,13 @@ export async function loadRunResults(runDir: string): Promise<RunResults> {
   if (!(await fileExists(runDir))) {
     throw new Error(`no run at ${runDir}: train first (notebook 02 or \`npx showcase train\`), or set RUN_ID to an existing run under reports/runs/`);
   }
-  const manifestPath = path.join(runDir, "run.json");
+  const manifestPath = path.join(runDir, RUN_MANIFEST_FILE);
   let manifest = (await fileExists(manifestPath)) ? await readRunManifestFile(manifestPath) : undefined;
   if (!manifest) {
     // A sharded run has no run.json of its own: every results/<key>/ has one; the first describes the machine and data.
     const keys = (await fs.readdir(path.join(runDir, "results")).catch(() => [] as string[])).sort();
     for (const key of keys) {
-      const inner = path.join(runDir, "results", key, "run.json");
+      const inner = path.join(runDir, "results", key, RUN_MANIFEST_FILE);
       if (await fileExists(inner)) {
         manifest = await readRunManifestFile(inner);
         break;

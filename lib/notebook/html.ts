@@ -10,10 +10,10 @@ import MarkdownIt from "markdown-it";
 import { type Cell, type CellStatus, type CodeCell, type MimeBundle, type Notebook, type Output, joinText } from "./nbformat";
 import type { CellFailure } from "./runner";
 import { escapeHtml } from "../html";
-import { plotlyBasicSource } from "../report/chart-html";
+import { PLOTLY_MIME, plotlyBasicSource } from "../report/chart-html";
 import { runFactsHtml, type RunFactsSource } from "../report/run-facts";
 
-export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
+export { PLOTLY_MIME };
 
 export interface ReportEntry {
   /** File name, e.g. "02-train.ipynb". */
@@ -172,7 +172,6 @@ function renderBundle(data: MimeBundle, context: RenderContext): string {
   if (data[PLOTLY_MIME] !== undefined) return renderPlotly(data[PLOTLY_MIME], context);
   const html = text("text/html");
   if (html !== undefined) {
-    if (isPlotlyLibrary(html)) return "<!-- plotly.js is inlined once in this page's head -->";
     if (/\bPlotly\.(newPlot|react|plot)\b/.test(html)) context.htmlUsesPlotly = true;
     return html;
   }
@@ -194,11 +193,6 @@ function renderPlotly(spec: unknown, context: RenderContext): string {
   const id = `plotly-chart-${++context.plotCount}`;
   const figure = typeof spec === "string" ? JSON.parse(spec) : spec;
   return `<div class="plotly-chart" id="${id}"></div><script type="application/json" data-plotly-for="${id}">${scriptSafeJson(figure)}</script>`;
-}
-
-/** A notebook output that carries the plotly.js bundle itself (inlined for JupyterLab). */
-function isPlotlyLibrary(html: string): boolean {
-  return html.length > 500_000 && /plotly\.js v\d/.test(html.slice(0, 20_000));
 }
 
 function plotlyLibrary(source: () => string): string {

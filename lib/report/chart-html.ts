@@ -13,15 +13,18 @@ export function plotlyBasicSource(): string {
   return basicBundle;
 }
 
-export function chartFallbackText(title: string): string {
+/** The MIME type of a Plotly figure in a notebook output (JupyterLab's plotly extension renders it). */
+export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
+
+function chartFallbackText(title: string): string {
   return `${title}: an interactive chart (Plotly) that needs JavaScript. Trust the notebook to see it (Trust Notebook in the command palette or the File menu, or \`jupyter trust <notebook>.ipynb\`), or open reports/index.html.`;
 }
 
-export function chartHtml(opts: { id: string; title: string; spec: { data: unknown; layout: Record<string, unknown> }; library?: string }): string {
+export function chartHtml(opts: { id: string; title: string; spec: { data: unknown; layout: Record<string, unknown> } }): string {
   const divId = `${opts.id}-${Math.random().toString(36).slice(2, 10)}`;
   const json = JSON.stringify(opts.spec).replace(/</g, "\\u003c");
   // In a text/plain script the library is inert text until needed; "</script" must not end it early.
-  const library = (opts.library ?? plotlyBasicSource()).replace(/<\/script/gi, "<\\/script");
+  const library = plotlyBasicSource().replace(/<\/script/gi, "<\\/script");
   return [
     `<div id="${divId}" class="showcase-plotly" style="min-height:${Number(opts.spec.layout.height ?? 420)}px">`,
     `<p class="showcase-chart-fallback" style="padding:1em;border:1px dashed #999;color:#555">${escapeHtml(chartFallbackText(opts.title))}</p>`,

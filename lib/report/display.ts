@@ -2,7 +2,7 @@
 // render in JupyterLab (with or without the plotly extension) and in the headless HTML report.
 // tslab is loaded only when something is shown, and outside a kernel everything falls back to text.
 import type { DataFrame } from "danfojs-node";
-import { chartHtml } from "./chart-html";
+import { chartHtml, PLOTLY_MIME } from "./chart-html";
 import type { Figure } from "./charts";
 import { frameRows, type ReportFrame } from "./frames";
 import type { ColumnFormat, ColumnSpec } from "./tables";
@@ -10,7 +10,7 @@ import { bestRowIndexes } from "./workbook";
 import { escapeHtml } from "../html";
 import { tslabDisplaySink } from "../notebook/in-kernel";
 
-export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
+export { PLOTLY_MIME };
 
 export interface MimeBundle {
   data: Record<string, unknown>;

@@ -96,10 +96,6 @@ function usedEpochColumns(epochs: readonly EpochLog[]) {
   return EPOCH_COLUMNS.filter(([, cell]) => epochs.some((e) => cell(e) !== "–"));
 }
 
-export function epochTableText(history: ArchHistory): string {
-  return textTable(history.epochs, usedEpochColumns(history.epochs));
-}
-
 export function epochTableHtml(history: ArchHistory): string {
   const caption =
     `${history.displayName} — ${history.inputSize} px, ${history.trainableParameters.toLocaleString("en")} of ` +

@@ -69,13 +69,13 @@ function addSheet(workbook: Workbook, report: ReportFrame): Worksheet {
 }
 
 /** Builds the workbook in memory (one sheet per frame, in the given order). */
-export function buildWorkbook(frames: readonly ReportFrame[], opts: { title?: string; created?: Date } = {}): Workbook {
+export function buildWorkbook(frames: readonly ReportFrame[], opts: { title?: string } = {}): Workbook {
   const ExcelJS = loadExcel();
   const workbook = new ExcelJS.Workbook();
   workbook.creator = "deeplearning-showcase";
   workbook.title = opts.title ?? "Deeplearning showcase tables";
   // The day it was written: spreadsheet clients show it in the file's properties.
-  workbook.created = opts.created ?? new Date();
+  workbook.created = new Date();
   workbook.modified = workbook.created;
   for (const frame of frames) addSheet(workbook, frame);
   return workbook;

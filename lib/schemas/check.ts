@@ -53,7 +53,7 @@ function checkFields(file: string, value: Record<string, unknown>, fields: Field
 }
 
 /** The schema version, then every listed field; returns the value typed, or throws a one-line SchemaError. */
-export function checkSchema<T>(file: string, value: unknown, spec: FileSchema): T {
+function checkSchema<T>(file: string, value: unknown, spec: FileSchema): T {
   if (kindOf(value) !== "object") throw new SchemaError(`${file}: expected a JSON object, found ${kindOf(value)}: ${spec.redo}`, file, "field");
   const schema = (value as { schema?: unknown }).schema;
   if (schema !== spec.schema) {
@@ -64,6 +64,14 @@ export function checkSchema<T>(file: string, value: unknown, spec: FileSchema): 
   }
   checkFields(file, value as Record<string, unknown>, spec.fields, "", spec.redo);
   return value as T;
+}
+
+/** `read`'s value, or undefined when the file was written by another version (to be written anew); other errors propagate. */
+export function skipOtherVersion<T>(read: Promise<T>): Promise<T | undefined> {
+  return read.catch((error: unknown) => {
+    if (error instanceof SchemaError && error.reason === "version") return undefined;
+    throw error;
+  });
 }
 
 /** Reads a JSON file and checks it (a file that does not parse is readJson's SyntaxError naming it). */

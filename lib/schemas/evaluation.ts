@@ -1,9 +1,15 @@
 // evaluation/<arch>.json: predictions on the validation split and their scores. Written by
 // lib/evaluate/predict.ts; read by lib/evaluate (reuse, loadRunResults), lib/report and the ONNX predictor.
 import type { Interval } from "../evaluate/stats";
+import * as path from "node:path";
 import { type FileSchema, readSchemaFile } from "./check";
 
 export const EVALUATION_SCHEMA = "showcase.evaluation/1";
+
+/** The folder of a run's evaluation/<arch>.json files. */
+export function evaluationDir(runDir: string): string {
+  return path.join(runDir, "evaluation");
+}
 
 export interface ImagePrediction {
   /** Relative to Evaluation.imageRoot ("/" separators); absolute in evaluations written before it existed. */

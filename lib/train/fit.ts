@@ -25,7 +25,7 @@ import { archPaths } from "./run-dir";
 import { createOptimizer, evaluateBatch, trainStepAsync } from "./step";
 import { writeScalarEvents, type ScalarEvent } from "./tensorboard";
 import { type ArchHistory, type EpochLog, HISTORY_SCHEMA, readHistory } from "../schemas/history";
-import { SchemaError } from "../schemas/check";
+import { skipOtherVersion } from "../schemas/check";
 import type { TrainProgress } from "./types";
 
 export interface TrainArchitectureOptions {
@@ -76,10 +76,7 @@ export async function isArchFinished(runDir: string, arch: string): Promise<Arch
   const paths = archPaths(runDir, arch);
   if (!(await fileExists(paths.history)) || !(await fileExists(path.join(paths.model, "model.json")))) return undefined;
   // A history of another version is not finished work of this one: train it again.
-  const history = await readHistory(paths.history).catch((error: unknown) => {
-    if (error instanceof SchemaError && error.reason === "version") return undefined;
-    throw error;
-  });
+  const history = await skipOtherVersion(readHistory(paths.history));
   return history?.status === "finished" ? history : undefined;
 }
 
