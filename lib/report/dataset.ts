@@ -4,6 +4,7 @@ import { imageRootOf, relativeImagePath } from "../data/image-root";
 import { SPLIT_NAMES } from "../data/split";
 import type { DatasetManifest } from "../data/types";
 import { escapeHtml } from "../html";
+import { textTable } from "./training";
 
 function table(header: string[], rows: (string | number)[][]): string {
   const cell = (tag: string, value: string | number) => `<${tag}${typeof value === "number" ? ' style="text-align:right"' : ""}>${escapeHtml(String(value))}</${tag}>`;
@@ -12,13 +13,16 @@ function table(header: string[], rows: (string | number)[][]): string {
     .join("")}</tbody></table>`;
 }
 
-/** Images per split (rows) and class (columns), with totals. */
-export function countsTableHtml(manifest: DatasetManifest): string {
-  const rows = SPLIT_NAMES.filter((split) => manifest.splits[split].length > 0 || split !== "test").map((split) => {
+/** Images per split (rows; the test split only when it has images) and class (columns), with totals. */
+function countRows(manifest: DatasetManifest): Array<[string, ...number[]]> {
+  return SPLIT_NAMES.filter((split) => split !== "test" || manifest.splits.test.length > 0).map((split) => {
     const perClass = manifest.classes.map((label) => manifest.counts[split][label] ?? 0);
     return [split, ...perClass, perClass.reduce((a, b) => a + b, 0)];
   });
-  return table(["split", ...manifest.classes, "total"], rows);
+}
+
+export function countsTableHtml(manifest: DatasetManifest): string {
+  return table(["split", ...manifest.classes, "total"], countRows(manifest));
 }
 
 export function rejectedTableHtml(manifest: DatasetManifest): string {
@@ -29,11 +33,6 @@ export function rejectedTableHtml(manifest: DatasetManifest): string {
 
 
 export function countsTableText(manifest: DatasetManifest): string {
-  const header = ["split", ...manifest.classes, "total"];
-  const rows = SPLIT_NAMES.filter((split) => split !== "test" || manifest.splits.test.length > 0).map((split) => {
-    const perClass = manifest.classes.map((label) => manifest.counts[split][label] ?? 0);
-    return [split, ...perClass.map(String), String(perClass.reduce((a, b) => a + b, 0))];
-  });
-  const widths = header.map((_, column) => Math.max(...[header, ...rows].map((row) => row[column].length)));
-  return [header, ...rows].map((row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join("  ")).join("\n");
+  const columns = ["split", ...manifest.classes, "total"].map((name, i): [string, (row: (string | number)[]) => string] => [name, (row) => String(row[i])]);
+  return textTable(countRows(manifest), columns);
 }

@@ -71,7 +71,8 @@ const EPOCH_COLUMNS: Array<[string, (e: EpochLog) => string]> = [
   ["GPU MiB", (e) => fixed(e.gpu?.maxMemoryUsedMiB, 0)],
 ];
 
-function textTable<T>(rows: readonly T[], columns: Array<[string, (row: T) => string]>): string {
+/** Fixed-width text: the first column left-aligned, the rest right-aligned. */
+export function textTable<T>(rows: readonly T[], columns: Array<[string, (row: T) => string]>): string {
   const cells = [columns.map(([name]) => name), ...rows.map((row) => columns.map(([, cell]) => cell(row)))];
   const widths = columns.map((_, i) => Math.max(...cells.map((line) => line[i].length)));
   return cells.map((line) => line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  ")).join("\n");
