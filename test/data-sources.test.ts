@@ -100,3 +100,26 @@ test("an unrecognised layout gets a message listing the accepted layouts", async
   });
   await assert.rejects(detectSource({ dataDir: path.join(root, "missing"), rawDir: root }), /does not exist/);
 });
+
+test("a generated set is labelled synthetic in DATA_DIR itself, in a subfolder, and inside a zip (its generator.json stamp)", async () => {
+  const root = await tempDir();
+  await jpegs(root, 2, (i) => `set/cat/cat.${i}.jpg`);
+  await jpegs(root, 2, (i) => `set/dog/dog.${i}.jpg`, 10);
+  await writeFiles(root, { "set/generator.json": "{}" });
+  const direct = await detectSource({ dataDir: path.join(root, "set"), rawDir: path.join(root, "raw") });
+  assert.equal(direct.kind, "synthetic");
+  assert.equal(direct.description, `SYNTHETIC: generated drawings in ${path.join(root, "set")} (generator.json), not photos`);
+  const parent = await detectSource({ dataDir: root, rawDir: path.join(root, "raw") });
+  assert.equal(parent.kind, "synthetic", "not Kaggle photos because of the cat.N.jpg names");
+  assert.match(parent.description, /SYNTHETIC: .*\(set[\\/]generator\.json\)/);
+
+  const zipRoot = await tempDir();
+  const entries: Record<string, Buffer> = { "set/generator.json": Buffer.from("{}") };
+  for (let i = 0; i < 2; i++) {
+    entries[`set/cat/cat.${i}.jpg`] = await jpeg(i + 1);
+    entries[`set/dog/dog.${i}.jpg`] = await jpeg(i + 11);
+  }
+  const archive = path.join(zipRoot, "generated.zip");
+  await fs.writeFile(archive, zipStored(entries));
+  assert.equal((await detectSource({ dataDir: archive, rawDir: path.join(zipRoot, "raw") })).kind, "synthetic");
+});

@@ -1,11 +1,10 @@
 // Notebook 01's work in one call: acquire → validate → deduplicate → split → manifest.
 import * as path from "node:path";
 import { requiresPhotos, type RunParams } from "../config";
-import { fileExists } from "../io/atomic";
 import { datasetDirFor, datasetNameFor, manifestPathFor, rawDirFor, writeManifest } from "./manifest";
 import { type DetectedSource, detectSource } from "./sources";
 import { SPLIT_NAMES, splitBalanced } from "./split";
-import { generateSyntheticImages, SYNTHETIC_STAMP_FILE } from "./synthetic";
+import { generateSyntheticImages } from "./synthetic";
 import { type ClassName, type DatasetManifest, type ImageRecord, MANIFEST_SCHEMA, type SplitName } from "./types";
 import { removeDuplicates, validateImages } from "./validate";
 
@@ -21,12 +20,9 @@ export interface PrepareOptions {
 type PrepareParams = Pick<RunParams, "profile" | "dataDir" | "preparedDir" | "seed" | "trainPerClass" | "validationPerClass" | "testPerClass" | "syntheticPerClass">;
 
 async function acquire(params: PrepareParams, opts: PrepareOptions): Promise<DetectedSource> {
-  if (params.dataDir !== undefined) {
-    const detected = await detectSource({ dataDir: params.dataDir, rawDir: rawDirFor(params), onProgress: opts.onMessage });
-    // a generated set copied or pointed at is still synthetic, and is labelled so
-    if (!(await fileExists(path.join(params.dataDir, SYNTHETIC_STAMP_FILE)))) return detected;
-    return { ...detected, kind: "synthetic", description: `SYNTHETIC: generated drawings in ${params.dataDir} (${SYNTHETIC_STAMP_FILE}), not photos` };
-  }
+  // a generated set copied or pointed at (even a folder or archive above it) is still synthetic:
+  // detectSource finds its stamp and labels it so
+  if (params.dataDir !== undefined) return detectSource({ dataDir: params.dataDir, rawDir: rawDirFor(params), onProgress: opts.onMessage });
   const imagesDir = path.join(datasetDirFor(params), "images");
   const generated = await generateSyntheticImages({ dir: imagesDir, perClass: params.syntheticPerClass, seed: params.seed, size: SYNTHETIC_IMAGE_SIZE });
   if (generated.generated) opts.onMessage?.(`generated ${2 * params.syntheticPerClass} synthetic images in ${generated.seconds.toFixed(1)} s`);
@@ -57,7 +53,8 @@ export function assertPhotos(params: Pick<RunParams, "profile" | "dataDir">, man
 /** `written` is false when an identical manifest was already there and was kept as it is. */
 export async function prepareDataset(params: PrepareParams, opts: PrepareOptions = {}): Promise<{ manifest: DatasetManifest; manifestPath: string; written: boolean }> {
   const source = await acquire(params, opts);
-  assertPhotos(params, { source: { kind: source.kind, location: source.location, synthetic: source.kind === "synthetic", description: source.description } });
+  const manifestSource: DatasetManifest["source"] = { kind: source.kind, location: source.location, synthetic: source.kind === "synthetic", description: source.description };
+  assertPhotos(params, { source: manifestSource });
   const { valid, rejected: undecodable } = await validateImages(source.images, { onProgress: opts.onProgress });
   const { valid: unique, rejected: duplicates } = removeDuplicates(valid);
   const { splits, warnings } = splitBalanced({ ...params, images: unique, classes: source.classes });
@@ -77,7 +74,7 @@ export async function prepareDataset(params: PrepareParams, opts: PrepareOptions
   const manifest: DatasetManifest = {
     schema: MANIFEST_SCHEMA,
     dataset: datasetNameFor(params),
-    source: { kind: source.kind, location: source.location, synthetic: source.kind === "synthetic", description: source.description },
+    source: manifestSource,
     seed: params.seed,
     classes: source.classes,
     requested: { trainPerClass: params.trainPerClass, validationPerClass: params.validationPerClass, testPerClass: params.testPerClass },

@@ -2,6 +2,8 @@
 // (path, label, optional pre-assigned split); validation, split and manifest do not care which it was.
 import { type Dirent, promises as fs } from "node:fs";
 import * as path from "node:path";
+import { fileExists } from "../io/atomic";
+import { SYNTHETIC_STAMP_FILE } from "./synthetic";
 import type { SourceKind, SplitName } from "./types";
 import { extractZipOnce } from "./zip";
 
@@ -202,7 +204,26 @@ async function detectArchive(archive: string, location: string, opts: { rawDir: 
 }
 
 /**
+ * A generated set (lib/data/synthetic) carries a stamp beside its class folders. Where `dataDir`
+ * itself or a folder holding class folders of the detected images (in a subfolder, or inside an
+ * archive) has one, the images are drawings, not photos, whatever layout they were found in.
+ */
+async function labelSynthetic(detected: DetectedSource, dataDir: string, isFolder: boolean): Promise<DetectedSource> {
+  const holders = new Set(detected.images.map((image) => path.dirname(path.dirname(image.path))));
+  const candidates = [...(isFolder ? [detected.location] : []), ...[...holders].sort()];
+  for (const dir of candidates) {
+    const stamp = path.join(dir, SYNTHETIC_STAMP_FILE);
+    if (!(await fileExists(stamp))) continue;
+    const relative = path.relative(detected.location, stamp);
+    const where = isFolder && !relative.startsWith("..") && !path.isAbsolute(relative) ? relative : SYNTHETIC_STAMP_FILE;
+    return { ...detected, kind: "synthetic", description: `SYNTHETIC: generated drawings in ${dataDir} (${where}), not photos` };
+  }
+  return detected;
+}
+
+/**
  * Detects the layout of `dataDir` (a folder or a .zip). Archives are extracted under `rawDir`.
+ * A generated set (its stamp beside the class folders, at any depth found) is labelled "synthetic".
  * Throws a LayoutError that lists the accepted layouts when nothing fits.
  */
 export async function detectSource(opts: { dataDir: string; rawDir: string; onProgress?: (message: string) => void }): Promise<DetectedSource> {
@@ -215,7 +236,7 @@ export async function detectSource(opts: { dataDir: string; rawDir: string; onPr
   }
   if (stat.isFile()) {
     if (!/\.zip$/i.test(location)) throw new LayoutError(location, "it is a file but not a .zip archive");
-    return detectArchive(location, location, { rawDir: opts.rawDir, depth: 1, onProgress: opts.onProgress });
+    return labelSynthetic(await detectArchive(location, location, { rawDir: opts.rawDir, depth: 1, onProgress: opts.onProgress }), opts.dataDir, false);
   }
-  return detectFolder(location, location, { rawDir: opts.rawDir, depth: 0, onProgress: opts.onProgress });
+  return labelSynthetic(await detectFolder(location, location, { rawDir: opts.rawDir, depth: 0, onProgress: opts.onProgress }), opts.dataDir, true);
 }
