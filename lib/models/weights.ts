@@ -1,9 +1,8 @@
 // The ImageNet weights cache: where each Keras .h5 file lives, a check that it is there (with a message
 // saying which file to put where), and a resumable, hash-checked download.
-import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { downloadFile, type DownloadOptions } from "../io/download";
+import { downloadFile, hashFile, type DownloadOptions } from "../io/download";
 import type { ArchId } from "../ids";
 import { getArchSpec, type WeightsFile, type WeightsHash } from "./registry";
 
@@ -93,12 +92,10 @@ export class WeightsHashMismatchError extends Error {
 
 /** Hashes the weights file and checks it against the published hash where there is one. */
 export async function checkWeightsFile(file: string, weights: WeightsFile): Promise<LoadedWeights> {
-  const bytes = await fs.readFile(file);
-  const digest = (algorithm: string) => createHash(algorithm).update(bytes).digest("hex");
-  const sha256 = digest("sha256");
+  const sha256 = await hashFile(file, "sha256");
   const published = weights.hash ?? null;
   if (published) {
-    const found = published.algorithm === "sha256" ? sha256 : digest(published.algorithm);
+    const found = published.algorithm === "sha256" ? sha256 : await hashFile(file, published.algorithm);
     if (found !== published.value.toLowerCase()) throw new WeightsHashMismatchError(file, published.algorithm, found, published.value);
   }
   return { file: path.basename(file), sha256, published };
