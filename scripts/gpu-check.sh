@@ -181,7 +181,6 @@ workflow() {
   setup_machine "$dir"
   mkdir -p "$out"
   local cli=("$dir/node" "$dir/app/lib/cli.cjs")
-  [[ $archs == all ]] && archs=densenet121,densenet169,densenet201,resnet50,inception_v3,inception_resnet_v2,mobilenet,mobilenet_v2
   archs=${archs// /,}
   echo "== WebGPU adapter ($((SECONDS - t0)) s)"
   timeout 60 "$dir/node" "$dir/app/gpu-check.cjs" adapter | tee "$out/adapter.json" || { echo "gpu-check: no usable WebGPU adapter" >&2; exit 1; }

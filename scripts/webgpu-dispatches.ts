@@ -2,21 +2,22 @@
 // and optimizer, for one full step (all layers trainable, batch 2) after two warm-up steps.
 //   source .cache/lavapipe/env.sh; npx tsx scripts/webgpu-dispatches.ts mobilenet_v2 64 adam
 import * as tf from "@tensorflow/tfjs";
-import { selectEngine, measureDeviceTraffic, registerWebGpuTrainingKernels } from "../lib/engine";
-import { fusedOptimizer } from "../lib/engine/capabilities";
+import { selectEngine, measureDeviceTraffic } from "../lib/engine";
 import { buildArchitecture, inputSizeFor } from "../lib/models";
+import { createOptimizer } from "../lib/train/step";
 
 async function main(): Promise<void> {
   const arch = process.argv[2] ?? "mobilenet_v2";
   const sizeArg = Number(process.argv[3] ?? 64);
   const opt = process.argv[4] ?? "sgd";
+  // Also registers the webgpu training kernels (lib/engine/candidates.ts).
   await selectEngine({ engine: "webgpu", quiet: true });
-  registerWebGpuTrainingKernels();
   const size = inputSizeFor(arch, sizeArg);
   const model = buildArchitecture(arch, { includeTop: true, classes: 2, inputShape: [size, size, 3] });
   // The optimizer training uses (lib/train/step.ts): fused on webgpu; FUSED=0 for tfjs's own.
   const tfjsOwn = process.env.FUSED === "0";
-  const optimizer = opt === "adam" ? (tfjsOwn ? undefined : fusedOptimizer("adam", 1e-3)) ?? tf.train.adam(1e-3) : (tfjsOwn ? undefined : fusedOptimizer("sgd", 1e-3)) ?? tf.train.sgd(1e-3);
+  const name = opt === "adam" ? "adam" : "sgd";
+  const optimizer = tfjsOwn ? (name === "adam" ? tf.train.adam(1e-3) : tf.train.sgd(1e-3)) : createOptimizer({ name, learningRate: 1e-3 });
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const xs = tf.randomUniform([2, size, size, 3], -1, 1);
   const ys = tf.tensor2d([1, 0, 0, 1], [2, 2]);

@@ -5,26 +5,24 @@
 // Reads are awaited: synchronous reads do not work on webgpu under Node.
 import * as tf from "@tensorflow/tfjs";
 import { measureDeviceTraffic, registerWebGpuTrainingKernels, restoreWebGpuOriginals } from "../engine";
-import { fusedOptimizer } from "../engine/capabilities";
 import { buildArchitecture, inputSizeFor } from "../models";
+import { createOptimizer } from "../train/step";
 import type { KernelTime } from "./kernel-profile";
 import { round } from "./measure";
 import type { BenchRow } from "./types";
 
-export type DeviceKernelSet = "showcase" | "tfjs";
+type DeviceKernelSet = "showcase" | "tfjs";
 
-export interface DeviceStep {
+interface DeviceStep {
   hostMs: number;
   waitMs: number;
   dispatches: number;
   uploadBytes: number;
-  uniformBytes: number;
   createBuffers: number;
 }
 
-export interface DeviceTrainingResult {
+interface DeviceTrainingResult {
   row: BenchRow;
-  steps: DeviceStep[];
   /** Device time per kernel of one profiled step (timestamp queries), slowest first. */
   kernels: KernelTime[];
 }
@@ -41,13 +39,13 @@ function median(values: number[]): number {
  */
 export async function benchDeviceTraining(
   arch: string,
-  opts: { engine: string; threads: number; inputSize: number; batch: number; steps: number; kernelSet: DeviceKernelSet; profile: boolean },
+  opts: { engine: string; threads: number; inputSize: number; batch: number; steps: number; kernelSet: DeviceKernelSet },
 ): Promise<DeviceTrainingResult> {
   if (opts.kernelSet === "tfjs") restoreWebGpuOriginals();
   else registerWebGpuTrainingKernels();
   const size = inputSizeFor(arch, opts.inputSize);
   const model = buildArchitecture(arch, { includeTop: true, classes: 2, inputShape: [size, size, 3] });
-  const optimizer = (opts.kernelSet === "showcase" ? fusedOptimizer("sgd", 1e-3) : undefined) ?? tf.train.sgd(1e-3);
+  const optimizer = opts.kernelSet === "showcase" ? createOptimizer({ name: "sgd", learningRate: 1e-3 }) : tf.train.sgd(1e-3);
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const pixels = tf.tidy(() => tf.randomUniform([opts.batch, size, size, 3], -1, 1, "float32", 2).dataSync() as Float32Array);
   const labels = Float32Array.from({ length: opts.batch * 2 }, (_, i) => ((i >> 1) % 2 === i % 2 ? 1 : 0));
@@ -69,20 +67,17 @@ export async function benchDeviceTraining(
     const steps: DeviceStep[] = [];
     for (let i = 0; i < opts.steps; i++) {
       const { value, traffic } = await measureDeviceTraffic(step);
-      steps.push({ ...value, dispatches: traffic.dispatches, uploadBytes: traffic.uploadBytes, uniformBytes: traffic.uniformBytes, createBuffers: traffic.createBuffers });
+      steps.push({ ...value, dispatches: traffic.dispatches, uploadBytes: traffic.uploadBytes, createBuffers: traffic.createBuffers });
     }
-    let kernels: KernelTime[] = [];
-    if (opts.profile) {
-      const info = await tf.profile(() => step());
-      const byName = new Map<string, KernelTime>();
-      for (const k of info.kernels) {
-        const entry = byName.get(k.name) ?? { kernel: k.name, selfMs: 0, calls: 0 };
-        entry.selfMs += Number(k.kernelTimeMs) || 0;
-        entry.calls++;
-        byName.set(k.name, entry);
-      }
-      kernels = [...byName.values()].sort((a, b) => b.selfMs - a.selfMs);
+    const info = await tf.profile(() => step());
+    const byName = new Map<string, KernelTime>();
+    for (const k of info.kernels) {
+      const entry = byName.get(k.name) ?? { kernel: k.name, selfMs: 0, calls: 0 };
+      entry.selfMs += Number(k.kernelTimeMs) || 0;
+      entry.calls++;
+      byName.set(k.name, entry);
     }
+    const kernels = [...byName.values()].sort((a, b) => b.selfMs - a.selfMs);
     const stepMs = steps.map((s) => s.hostMs + s.waitMs);
     const hostMs = median(steps.map((s) => s.hostMs));
     const row: BenchRow = {
@@ -101,7 +96,7 @@ export async function benchDeviceTraining(
       createBuffersPerStep: median(steps.map((s) => s.createBuffers)),
       repetitions: opts.steps,
     };
-    return { row, steps, kernels };
+    return { row, kernels };
   } finally {
     optimizer.dispose();
     model.dispose();

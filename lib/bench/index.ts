@@ -6,7 +6,7 @@ import type { EngineChoice } from "../config";
 import { formatKernelTable, type KernelTime } from "./kernel-profile";
 import { benchFeatures, benchLatency, benchTraining } from "./models";
 import { peakRssMiB, round, sampleWasmHeap } from "./measure";
-import { formatTable } from "./table";
+import { formatTable, gflopsPerSecond, textTable } from "./table";
 import { benchTorch, type TorchBlas, TorchReferenceRefused, torchAvailable, torchGraphsDir } from "./torch";
 import { promises as fs } from "node:fs";
 import { BENCH_SCHEMA, type BenchKind, type BenchReport, type BenchRow } from "./types";
@@ -39,9 +39,8 @@ export interface BenchOptions {
   /** Also print where one training step's time goes, per kernel. */
   kernels?: boolean;
   torch: boolean;
-  /** Also time the latency networks on ONNX Runtime (the same model exported), CPU, on `onnxThreads` threads. */
+  /** Also time the latency networks on ONNX Runtime (the same model exported), CPU, on the engine's threads. */
   onnx?: boolean;
-  onnxThreads?: number;
   command: string;
   log?: (line: string) => void;
 }
@@ -115,7 +114,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     const torchGraphs = torchUsable ? await torchGraphsDir() : undefined;
     try {
       await section("latency", `Batch-1 latency at ${opts.latencySize} px${torchUsable ? ", each network on tfjs, then ONNX Runtime, then PyTorch" : ""}`, archsFor("latency"), async (arch) => {
-        const produced = await benchLatency(arch, { ...context, inputSize: opts.latencySize, repetitions: opts.latencyReps, onnx: opts.onnx, onnxThreads: opts.onnxThreads ?? engine.threads, torchGraphs });
+        const produced = await benchLatency(arch, { ...context, inputSize: opts.latencySize, repetitions: opts.latencyReps, onnx: opts.onnx, torchGraphs });
         if (!torchGraphs) return produced;
         const torch = await benchTorch({ ...torchOptions, archs: [arch], trainSizes: [], graphsDir: torchGraphs });
         return [...produced, ...withTfjsMacs(torch.rows, produced)];
@@ -133,7 +132,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         const [arch, size] = pair.split("@");
         const produced: BenchRow[] = [];
         for (const kernelSet of opts.compareKernels ? (["tfjs", "showcase"] as const) : (["showcase"] as const)) {
-          const result = await benchDeviceTraining(arch, { ...context, inputSize: Number(size), batch: opts.batch, steps: opts.trainSteps, kernelSet, profile: true });
+          const result = await benchDeviceTraining(arch, { ...context, inputSize: Number(size), batch: opts.batch, steps: opts.trainSteps, kernelSet });
           log(`\n${formatKernelTable(`Device time per kernel (timestamp queries), one step: ${arch} ${result.row.inputSize} px, batch ${opts.batch}, ${result.row.variant}`, result.kernels, 8).replace("self ms", "GPU ms")}\n`);
           produced.push(result.row);
         }
@@ -213,7 +212,7 @@ export function sideBySide(rows: BenchRow[]): string | undefined {
   const latency = rows.filter((r) => r.kind === "latency" || (r.kind === "torch" && r.variant.startsWith("latency")));
   const subjects = [...new Set(latency.filter((r) => r.kind === "latency").map((r) => r.subject))];
   if (subjects.length === 0) return undefined;
-  const gflops = (r?: BenchRow) => (r?.p50Ms && r.gmacPerImage ? ((2 * r.gmacPerImage) / (r.p50Ms / 1000)).toFixed(1) : "");
+  const gflops = (r: BenchRow) => (r.gmacPerImage ? gflopsPerSecond(r)!.toFixed(1) : "");
   const cell = (r?: BenchRow) => (r?.p50Ms ? `${r.p50Ms.toFixed(1)} ms (${gflops(r)} GFLOP/s)` : "—");
   const lines = subjects.map((subject) => {
     const tfjs = latency.find((r) => r.subject === subject && r.kind === "latency" && r.variant.startsWith("BN folded"));
@@ -223,9 +222,7 @@ export function sideBySide(rows: BenchRow[]): string | undefined {
     return [subject, String(tfjs?.inputSize ?? ort?.inputSize ?? ""), cell(tfjs), cell(ort), `${cell(torch)}${torch ? ` [${torch.variant.replace(/^latency \(|\)$/g, "")}]` : ""}`, ratio];
   });
   const header = ["network", "px", "tfjs-wasm (BN folded)", "ONNX Runtime", "PyTorch", "ORT / PyTorch"];
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
-  return ["Batch-1 p50 side by side (single process, same session)", fmt(header), fmt(widths.map((w) => "-".repeat(w))), ...lines.map(fmt)].join("\n");
+  return textTable("Batch-1 p50 side by side (single process, same session)", header, lines);
 }
 
 function cpuRatio(tfjs: BenchRow, torch: BenchRow): string {

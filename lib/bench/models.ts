@@ -26,17 +26,17 @@ export interface ModelBenchContext {
 
 /**
  * Batch-1 latency of the ImageNet classifier at `inputSize`, as built and with BatchNorm folded; with
- * `onnx`, also the same model exported and run by ONNX Runtime on `onnxThreads` thread(s). `torchGraphs`
+ * `onnx`, also the same model exported and run by ONNX Runtime on `threads` thread(s). `torchGraphs`
  * receives the exported graph for PyTorch's twin of the architectures torchvision lacks.
  */
-export async function benchLatency(arch: string, opts: ModelBenchContext & { inputSize: number; repetitions: number; warmup?: number; onnx?: boolean; onnxThreads?: number; torchGraphs?: string }): Promise<BenchRow[]> {
+export async function benchLatency(arch: string, opts: ModelBenchContext & { inputSize: number; repetitions: number; warmup?: number; onnx?: boolean; torchGraphs?: string }): Promise<BenchRow[]> {
   const model = buildArchitecture(arch, { includeTop: true, inputShape: [opts.inputSize, opts.inputSize, 3], alpha: alphaFor(arch, opts.alpha) });
   const rows: BenchRow[] = [];
   try {
     if (opts.onnx || opts.torchGraphs) {
       const exported = exportToOnnx(model);
       if (opts.torchGraphs) await writeTorchGraph(exported.bytes, opts.torchGraphs, arch);
-      if (opts.onnx) rows.push(await benchOnnxLatency(widthLabel(arch, alphaFor(arch, opts.alpha)), exported.bytes, forwardMacs(model), { ...opts, threads: opts.onnxThreads ?? 1 }));
+      if (opts.onnx) rows.push(await benchOnnxLatency(widthLabel(arch, alphaFor(arch, opts.alpha)), exported.bytes, forwardMacs(model), opts));
     }
     const folded = foldBatchNormForInference(model);
     try {

@@ -8,12 +8,12 @@ import { planRuns, RunListConflictError, runDirFor, writeOrVerifyRunList } from 
 import { formatShard, resolveShard, selectShard } from "../scale/shard";
 
 /** Flags of `showcase train` that belong to sharding. */
-export const SHARD_FLAGS = ["shard", "retry-failed", "plan", "merge"] as const;
-export const SHARD_SWITCHES = ["retry-failed", "plan", "merge", "quiet"] as const;
+const SHARD_FLAGS = ["shard", "retry-failed", "plan", "merge"] as const;
+const SHARD_SWITCHES = ["retry-failed", "plan", "merge", "quiet"] as const;
 /** Parameters may also come as flags, as in `showcase train`: --archs → ARCHS, --seeds → SEEDS, … (flags win). */
 const PARAMETER_FLAGS = parameterFlags([...PARAMETER_NAMES, "SEEDS", "LEARNING_RATES"]);
 
-export const SHARD_USAGE = [
+const SHARD_USAGE = [
   "showcase train --shard i/n [--retry-failed]   run part i (0-based) of n of the run list",
   "showcase train --plan                         write and print the run list (runlist.json), train nothing",
   "showcase train --merge                        after the shards: write merged-results.json, list failed and missing runs",
@@ -31,7 +31,7 @@ const GRID_VARIABLES = ["SEEDS", "LEARNING_RATES"] as const;
  * deterministically before training, as an out-of-memory run would, so that a real scheduler's
  * handling of exit 3 and of RETRY_FAILED can be exercised. Unset in normal use.
  */
-export function withInjectedFailures(trainOne: TrainOne, env: Env): TrainOne {
+function withInjectedFailures(trainOne: TrainOne, env: Env): TrainOne {
   const keys = new Set((env.SCALE_FAIL_RUNS ?? "").split(",").map((key) => key.trim()).filter(Boolean));
   if (keys.size === 0) return trainOne;
   return async (run, context) => {

@@ -9,8 +9,6 @@ import { BATCH_NORM_TRAIN_KERNEL, BATCH_NORM_TRAIN_NO_SCALE_KERNEL, FusedAdamOpt
 import { writeFloat32Tensor } from "./wasm/heap";
 import { inferenceBytesPerImage, planMicroBatch as planWasmHeapBatch, trainingBytesPerImage } from "./wasm/memory";
 
-export { WasmMemoryError } from "./wasm/memory";
-
 /**
  * The batch writer: a new float32 tensor whose values `write` fills. On wasm they go straight into
  * the backend's heap (no batch-sized JS array allocated and copied); elsewhere into a Float32Array.

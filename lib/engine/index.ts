@@ -13,7 +13,7 @@ export type { EngineDescription, EngineName, GpuAdapterInfo } from "./types";
 export { EngineUnavailableError } from "./select";
 export { activateBackend, isBackendActive } from "./activate";
 export { assertFitsBinding, DEFAULT_MAX_BINDING_BYTES, isHardwareAdapter, largestActivationBytesPerImage, maxBatchForBinding, planMicroBatches, softwareAdapterReason } from "./adapter";
-export { type DeviceTraffic, disposeWebGpu, measureDeviceTraffic, registerWebGpuTrainingKernels, restoreWebGpuOriginals } from "./webgpu/index";
+export { disposeWebGpu, measureDeviceTraffic, registerWebGpuTrainingKernels, restoreWebGpuOriginals } from "./webgpu/index";
 export { gpuPackageStatus, type GpuPackageStatus, missingCuda11Libraries } from "./native";
 
 let selected: EngineDescription | undefined;
