@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { finishChild, runLavapipeChild } from "./lavapipe-child";
-import { skipWithout, tool } from "./tools";
+import { skipWithout } from "./tools";
 
 const CHILD_FLAG = "SHOWCASE_WEBGPU_PARITY_CHILD";
 const STEPS = 3;
@@ -92,7 +92,6 @@ if (process.env[CHILD_FLAG]) {
   finishChild(child());
 } else {
   test("webgpu (software Vulkan) trains like cpu: losses equal to 1e-4", { skip: skipWithout("lavapipe"), timeout: 120_000 }, () => {
-    tool("lavapipe");
     const result = runLavapipeChild<{
       engine: { engine: string; backend: string; device: string; adapter?: { isFallbackAdapter: boolean; description: string } };
       cpu: Record<string, number[]>;

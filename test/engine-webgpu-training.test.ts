@@ -14,7 +14,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { finishChild, runLavapipeChild } from "./lavapipe-child";
-import { skipWithout, tool } from "./tools";
+import { skipWithout } from "./tools";
 
 const CHILD_FLAG = "SHOWCASE_WEBGPU_TRAINING_CHILD";
 
@@ -218,9 +218,8 @@ async function child(): Promise<void> {
 if (process.env[CHILD_FLAG]) {
   finishChild(child());
 } else {
-  // skipWithout/tool: with REQUIRE_TOOLS=1 (CI) a missing driver fails this test instead of skipping it.
+  // With REQUIRE_TOOLS=1 (CI) skipWithout does not skip and runLavapipeChild fails the test on a missing driver.
   test("webgpu training kernels (software Vulkan): equal to tfjs's, no host-made arrays, no allocation in steady state", { skip: skipWithout("lavapipe"), timeout: 300_000 }, () => {
-    tool("lavapipe");
     const result = runLavapipeChild<{
       engine: { backend: string; device: string };
       cases: ConvCase[];

@@ -245,22 +245,20 @@ describe("a tiny trained run: showcase export, and evaluation on both runtimes",
   });
 
   test("export writes model.onnx + its record beside the saved model; ONNX Runtime loads the file and agrees with tfjs", async () => {
-    {
-      const runDir = path.join(params.runsDir, params.runId);
-      const [exported] = await exportRun({ runDir });
-      assert.equal(exported.arch, "mobilenet_v2");
-      assert.equal(exported.path, path.join(runDir, "mobilenet_v2", "model.onnx"));
-      assert.ok(exported.agreement.maxAbsDiff <= ONNX_AGREEMENT_TOLERANCE && exported.agreement.sameClass);
-      const record = await readOnnxExport(path.join(runDir, "mobilenet_v2"));
-      assert.equal(record?.schema, ONNX_EXPORT_SCHEMA);
-      assert.equal(record?.opset, 13);
-      assert.deepEqual(record?.inputShape, ["batch", 32, 32, 3]);
-      assert.equal(record?.bytes, (await fs.stat(exported.path)).size);
-      const session = await createOnnxSession(exported.path);
-      assert.equal(session.inputName, record?.inputName);
-      assert.deepEqual(session.session.outputNames, record?.outputNames);
-      await session.session.release();
-      await assert.rejects(exportRun({ runDir, archs: ["resnet50"] }), /no finished model of resnet50 in .*finished: mobilenet_v2/);
-    }
+    const runDir = path.join(params.runsDir, params.runId);
+    const [exported] = await exportRun({ runDir });
+    assert.equal(exported.arch, "mobilenet_v2");
+    assert.equal(exported.path, path.join(runDir, "mobilenet_v2", "model.onnx"));
+    assert.ok(exported.agreement.maxAbsDiff <= ONNX_AGREEMENT_TOLERANCE && exported.agreement.sameClass);
+    const record = await readOnnxExport(path.join(runDir, "mobilenet_v2"));
+    assert.equal(record?.schema, ONNX_EXPORT_SCHEMA);
+    assert.equal(record?.opset, 13);
+    assert.deepEqual(record?.inputShape, ["batch", 32, 32, 3]);
+    assert.equal(record?.bytes, (await fs.stat(exported.path)).size);
+    const session = await createOnnxSession(exported.path);
+    assert.equal(session.inputName, record?.inputName);
+    assert.deepEqual(session.session.outputNames, record?.outputNames);
+    await session.session.release();
+    await assert.rejects(exportRun({ runDir, archs: ["resnet50"] }), /no finished model of resnet50 in .*finished: mobilenet_v2/);
   });
 });

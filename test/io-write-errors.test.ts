@@ -23,6 +23,7 @@ import { writeWorkbook } from "../lib/report/workbook";
 import { loadRun, runTraining } from "../lib/train";
 import { saveModelFiles } from "../lib/train/checkpoint";
 import { eventFileName, writeScalarEvents } from "../lib/train/tensorboard";
+import { exitOf } from "./child-exit";
 import { tinyEnv } from "./train-fixtures";
 
 function tryMount(dir: string, size: string): boolean {
@@ -234,10 +235,7 @@ describe("a training run whose disk fills up or turns read-only", { skip: needsM
 
   test("disk full while saving the model: the CLI prints one line with the path, the stage and the free space, exits 1; after space is freed the run resumes and finishes", async () => {
     const child = spawn(process.execPath, [path.join(PROJECT_ROOT, "bin", "showcase.js"), "train", "--quiet"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.stdout.resume();
-    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const { code, stderr } = await exitOf(child);
     const runDir = path.join(runs, "small");
     const lines = stderr.trim().split("\n");
     assert.equal(code, 1, stderr);

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { findLavapipe } from "../lib/engine/lavapipe";
+import { tool } from "./tools";
 
 /** In the child: run `work`, print its result (if any) as the last line, then exit once that is
  * flushed — Dawn's own teardown at a natural exit sometimes crashes with lavapipe. */
@@ -16,10 +17,12 @@ export function finishChild(work: Promise<unknown>): void {
     .finally(() => process.stdout.write("", () => process.exit(process.exitCode ?? 0)));
 }
 
-/** In the test: run `file` as the child (`flag` set to `value` in its environment) and parse its last line. */
+/** In the test: run `file` as the child (`flag` set to `value` in its environment) and parse its last line.
+ * Without the driver it throws, saying how to get it (tool(); test with skipWithout("lavapipe") to skip instead). */
 export function runLavapipeChild<T>(file: string, flag: string, opts: { value?: string; timeoutMs: number }): T {
+  tool("lavapipe");
   const lavapipe = findLavapipe();
-  assert.ok(lavapipe.found, lavapipe.found ? "" : lavapipe.reason);
+  assert.ok(lavapipe.found); // found by tool() above: this only narrows the type
   const run = spawnSync(process.execPath, ["--import", "tsx", file], { env: { ...process.env, ...lavapipe.env, [flag]: opts.value ?? "1" }, encoding: "utf8", timeout: opts.timeoutMs });
   assert.equal(run.status, 0, `child failed: ${run.stderr.slice(-3000)}`);
   return JSON.parse(run.stdout.trim().split("\n").pop()!) as T;

@@ -8,7 +8,7 @@ import { existsSync, promises as fs, readdirSync, readFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { KernelClient, type KernelMessage } from "../lib/notebook/kernel-client";
-import { readNotebook } from "../lib/notebook/nbformat";
+import { joinText, readNotebook } from "../lib/notebook/nbformat";
 import { projectPath } from "../lib/paths";
 import { RUN_LOCK_FILE } from "../lib/train";
 import { tinyEnv } from "./train-fixtures";
@@ -20,7 +20,7 @@ async function cellSource(id: string): Promise<string> {
   const notebook = await readNotebook(projectPath("notebooks", "02-train.ipynb"));
   const cell = notebook.cells.find((candidate) => candidate.id === id);
   assert.ok(cell, `notebook 02 has a cell "${id}"`);
-  return Array.isArray(cell.source) ? cell.source.join("") : cell.source;
+  return joinText(cell.source);
 }
 
 /** Every file under `dir` with its size and modification time: equal snapshots = nothing written. */

@@ -15,7 +15,7 @@ import { loadRun } from "../lib/train";
 import type { RunManifest } from "../lib/schemas/run-manifest";
 import { tinyRunEnv } from "./project-notebooks";
 import { tempDir } from "./temp-dir";
-import { chromiumDom, skipWithout, tool } from "./tools";
+import { chartSegments, chromiumDom, skipWithout, tool } from "./tools";
 
 const NOTEBOOKS = ["01-data.ipynb", "02-train.ipynb", "03-evaluate.ipynb"];
 
@@ -92,7 +92,7 @@ for (const configuration of CONFIGURATIONS) {
     test("Chromium renders the generated report: every chart an SVG, no failure banner", { skip: skipWithout("chromium"), timeout: 120_000 }, () => {
       const dom = chromiumDom(path.join(out, "index.html"), path.join(dir, "chromium"));
       assert.doesNotMatch(dom, /class="banner fail"/);
-      const charts = dom.split(/<div[^>]*class="[^"]*\bplotly-chart\b/).slice(1);
+      const charts = chartSegments(dom, "plotly-chart");
       assert.ok(charts.length >= 5, `the evaluation charts: ${charts.length}`);
       charts.forEach((chart, i) => assert.match(chart, /<svg[^>]*class="main-svg"/, `chart ${i + 1} rendered`));
     });

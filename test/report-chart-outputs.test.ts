@@ -14,15 +14,9 @@ import { type CodeCell, type Notebook, writeNotebook } from "../lib/notebook/nbf
 import { runNotebook } from "../lib/notebook/runner";
 import { projectPath } from "../lib/paths";
 import { PLOTLY_MIME } from "../lib/report/display";
-import { chromiumDom, skipWithout, tool } from "./tools";
+import { chartSegments, chromiumDom, skipWithout, tool } from "./tools";
 
 const TITLES = ["First test chart", "Second test chart"];
-
-/** From each element with the class to the next one: enough to find the SVG Plotly drew inside. */
-function segments(dom: string, className: string): string[] {
-  const starts = [...dom.matchAll(new RegExp(`<div[^>]*class="[^"]*\\b${className}\\b[^"]*"`, "g"))].map((m) => m.index!);
-  return starts.map((start, i) => dom.slice(start, starts[i + 1] ?? dom.length));
-}
 
 /** A notebook of two chart cells, executed by our runner in the tslab kernel (cwd notebooks/: `./lib` resolves). */
 async function executedChartNotebook(): Promise<Notebook> {
@@ -55,7 +49,7 @@ test("charts of an executed notebook draw in nbconvert's HTML, in the project's 
     execFileSync(tool("nbconvert"), ["-m", "nbconvert", "--to", "html", "--output-dir", dir, executed], { stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 });
     const nbconvertHtml = path.join(dir, "charts.html");
     const nbconvertDom = chromiumDom(nbconvertHtml, path.join(dir, "profile-nbconvert"));
-    const drawn = segments(nbconvertDom, "showcase-plotly");
+    const drawn = chartSegments(nbconvertDom, "showcase-plotly");
     assert.equal(drawn.length, 2, "one chart div per output in nbconvert's page");
     drawn.forEach((segment, i) => {
       assert.match(segment, /<svg[^>]*class="main-svg"/, `nbconvert: chart ${i + 1} drew an SVG`);
@@ -65,7 +59,7 @@ test("charts of an executed notebook draw in nbconvert's HTML, in the project's 
     // The project's HTML report (reports/index.html's renderer).
     const reportHtml = path.join(dir, "index.html");
     await writeFile(reportHtml, renderReportHtml({ entries: [{ name: "charts.ipynb", status: "passed", notebook }] }));
-    const reportCharts = segments(chromiumDom(reportHtml, path.join(dir, "profile-report")), "plotly-chart");
+    const reportCharts = chartSegments(chromiumDom(reportHtml, path.join(dir, "profile-report")), "plotly-chart");
     assert.equal(reportCharts.length, 2);
     reportCharts.forEach((segment, i) => assert.match(segment, /<svg[^>]*class="main-svg"/, `report: chart ${i + 1} drew an SVG`));
 
@@ -74,7 +68,7 @@ test("charts of an executed notebook draw in nbconvert's HTML, in the project's 
     const alone = path.join(dir, "alone.html");
     await writeFile(alone, `<!doctype html><html><head><meta charset="utf-8"></head><body>${second.data["text/html"]}</body></html>`);
     const aloneDom = chromiumDom(alone, path.join(dir, "profile-alone"));
-    assert.match(segments(aloneDom, "showcase-plotly")[0] ?? "", /<svg[^>]*class="main-svg"/, "the chart draws in a page where nothing loaded plotly.js before");
+    assert.match(chartSegments(aloneDom, "showcase-plotly")[0] ?? "", /<svg[^>]*class="main-svg"/, "the chart draws in a page where nothing loaded plotly.js before");
 
     // No scripts (JupyterLab strips them from an untrusted notebook's HTML; some viewers run none):
     // the same page without its script elements shows a fallback that names the chart and what to do.

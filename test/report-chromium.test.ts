@@ -16,16 +16,9 @@ import type { Notebook, Output } from "../lib/notebook/nbformat";
 import { projectPath } from "../lib/paths";
 import { buildCharts, buildFrames, figureBundle, frameBundle } from "../lib/report/index";
 import { EVALUATIONS, fixtureResults, HISTORIES } from "./report-fixture";
-import { chromiumDom, skipWithout } from "./tools";
+import { chartSegments, chromiumDom, skipWithout } from "./tools";
 
 const skip = skipWithout("chromium");
-
-/** The markup of each element with the class, up to the next one (enough to find the SVG Plotly put inside). */
-function chartSegments(dom: string, className: string): string[] {
-  const marker = new RegExp(`<div[^>]*class="[^"]*\\b${className}\\b[^"]*"`, "g");
-  const starts = [...dom.matchAll(marker)].map((m) => m.index!);
-  return starts.map((start, i) => dom.slice(start, starts[i + 1] ?? dom.length));
-}
 
 function fixtureBundles(): { charts: Record<string, unknown>[]; table: Record<string, unknown> } {
   const results = fixtureResults();

@@ -23,7 +23,6 @@ const DECLARATIONS = { Job: ["IJob", "kubernetes-models/batch/v1/Job"], Persiste
 
 async function readManifests(...name: string[]): Promise<Yaml[]> {
   const documents = parseAllDocuments(await fs.readFile(projectPath("deploy", "kubernetes", ...name), "utf8"));
-  if (!Array.isArray(documents)) return []; // an empty file
   return documents.map((document) => {
     assert.deepEqual(document.errors, [], `${name.join("/")}: YAML errors`);
     return document.toJS() as Yaml;

@@ -56,3 +56,10 @@ export function chromiumDom(file: string, profileDir: string): string {
     { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] },
   );
 }
+
+/** The markup of each element with the class, up to the next one (enough to find the SVG Plotly put inside). */
+export function chartSegments(dom: string, className: string): string[] {
+  const marker = new RegExp(`<div[^>]*class="[^"]*\\b${className}\\b[^"]*"`, "g");
+  const starts = [...dom.matchAll(marker)].map((m) => m.index!);
+  return starts.map((start, i) => dom.slice(start, starts[i + 1] ?? dom.length));
+}

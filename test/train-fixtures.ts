@@ -3,7 +3,7 @@
 // time in the test's own process (WORKERS=1): the tests inspect models and tensors in-process;
 // test/train-workers.test.ts sets WORKERS itself.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import * as path from "node:path";
 import { createInterface } from "node:readline";
 import type { TrainProgress } from "../lib/train";
@@ -27,11 +27,19 @@ export function tinyEnv(dir: string, overrides: Record<string, string> = {}): Re
   };
 }
 
+export interface HeldTrainer {
+  child: ChildProcess;
+  /** The signal the child ended with. */
+  exited: Promise<NodeJS.Signals | null>;
+  /** The progress events the child printed up to the held epoch. */
+  seen: TrainProgress[];
+}
+
 /**
- * Trains in a child process (test/train-resume-child.ts) and kills it with SIGKILL inside the first
- * batch of `arch`'s `epoch`; returns the progress events seen until then.
+ * A training child (test/train-resume-child.ts) that blocks inside the first batch of `arch`'s `epoch`
+ * (it holds the run's lock meanwhile); resolves once it got there, with the progress events seen until then.
  */
-export async function trainUntilKilled(env: Record<string, string>, arch: string, epoch: number): Promise<TrainProgress[]> {
+export async function holdingTrainer(env: Record<string, string>, arch: string, epoch: number): Promise<HeldTrainer> {
   const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "train-resume-child.ts")], {
     env: { ...process.env, ...env, HOLD_AT_EPOCH: `${arch}:${epoch}` },
     stdio: ["ignore", "pipe", "pipe"],
@@ -43,11 +51,18 @@ export async function trainUntilKilled(env: Record<string, string>, arch: string
   for await (const line of createInterface({ input: child.stdout })) {
     const progress = JSON.parse(line) as TrainProgress;
     seen.push(progress);
-    if (progress.phase === "train" && progress.arch === arch && progress.epoch === epoch) {
-      child.kill("SIGKILL");
-      break;
-    }
+    if (progress.phase === "train" && progress.arch === arch && progress.epoch === epoch) return { child, exited, seen };
   }
-  assert.equal(await exited, "SIGKILL", `the child was killed, not finished (stderr: ${stderr.slice(-500)})`);
+  throw new Error(`the training child ended before ${arch}'s epoch ${epoch}: ${stderr.slice(-800)}`);
+}
+
+/**
+ * Trains in a child process (test/train-resume-child.ts) and kills it with SIGKILL inside the first
+ * batch of `arch`'s `epoch`; returns the progress events seen until then.
+ */
+export async function trainUntilKilled(env: Record<string, string>, arch: string, epoch: number): Promise<TrainProgress[]> {
+  const { child, exited, seen } = await holdingTrainer(env, arch, epoch);
+  child.kill("SIGKILL");
+  assert.equal(await exited, "SIGKILL", "the child was killed, not finished");
   return seen;
 }

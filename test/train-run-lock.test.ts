@@ -7,35 +7,17 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { createInterface } from "node:readline";
 import { resolveParams } from "../lib/config";
 import { selectEngine } from "../lib/engine";
 import { evaluateRun } from "../lib/evaluate/pipeline";
 import { planRuns } from "../lib/scale";
 import { trainParamsFor } from "../lib/scale/train-adapter";
-import { acquireRunLock, RUN_LOCK_FILE, RunLockedError, runTraining, type TrainProgress } from "../lib/train";
+import { acquireRunLock, RUN_LOCK_FILE, RunLockedError, runTraining } from "../lib/train";
 import { projectPath } from "../lib/paths";
-import { tinyEnv } from "./train-fixtures";
+import { holdingTrainer, tinyEnv } from "./train-fixtures";
 import { exitOf, type ChildExit } from "./child-exit";
 
 const CLI = projectPath("bin", "showcase.js");
-
-/** A training child (test/train-resume-child.ts) that blocks inside epoch `holdEpoch`: it holds the run's lock. */
-async function holdingTrainer(env: Record<string, string>, holdAt: string): Promise<{ child: ChildProcess; exited: Promise<NodeJS.Signals | null> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "train-resume-child.ts")], {
-    env: { ...process.env, ...env, HOLD_AT_EPOCH: holdAt },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr!.on("data", (chunk) => (stderr += chunk));
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
-  const [arch, epoch] = holdAt.split(":");
-  for await (const line of createInterface({ input: child.stdout! })) {
-    const progress = JSON.parse(line) as TrainProgress;
-    if (progress.phase === "train" && progress.arch === arch && progress.epoch === Number(epoch)) return { child, exited };
-  }
-  throw new Error(`the training child ended before epoch ${epoch}: ${stderr.slice(-800)}`);
-}
 
 function runCli(args: string[], env: Record<string, string>): Promise<ChildExit> {
   const merged: Record<string, string | undefined> = { ...process.env, ...env };
@@ -79,7 +61,7 @@ test("two trainings of one RUN_ID: the second is refused in one line (exit 2); a
   const env = tinyEnv(dir, { ARCHS: "mobilenet", EPOCHS: "2", RUN_ID: "same" });
   let holder: ChildProcess | undefined;
   try {
-    const held = await holdingTrainer(env, "mobilenet:2");
+    const held = await holdingTrainer(env, "mobilenet", 2);
     holder = held.child;
     const refused = await runCli(["train", "--quiet"], env);
     assert.equal(refused.code, 2, refused.stderr);
@@ -116,7 +98,7 @@ test("shards of one grid lock per run key: a shard proceeds while another key is
     const gridDir = path.join(dir, "runs", "grid");
     // Shard 0's key, mid-training: the same runTraining call the shard's trainer makes, held inside epoch 1.
     const key0 = trainParamsFor(runs[0], { runDir: gridDir, params });
-    const held = await holdingTrainer({ ...env, ARCHS: key0.archs.join(","), RUN_ID: key0.runId, RUNS_DIR: key0.runsDir }, `${runs[0].arch}:1`);
+    const held = await holdingTrainer({ ...env, ARCHS: key0.archs.join(","), RUN_ID: key0.runId, RUNS_DIR: key0.runsDir }, runs[0].arch, 1);
     holder = held.child;
 
     const other = await runCli(["train", "--shard", "1/2", "--quiet"], env);

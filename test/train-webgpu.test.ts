@@ -13,7 +13,7 @@ import * as path from "node:path";
 import type { EpochLog } from "../lib/train";
 import { finishChild, runLavapipeChild } from "./lavapipe-child";
 import { tempDir } from "./temp-dir";
-import { skipWithout, tool } from "./tools";
+import { skipWithout } from "./tools";
 import { tinyEnv } from "./train-fixtures";
 
 const CHILD_FLAG = "SHOWCASE_TRAIN_WEBGPU_CHILD";
@@ -70,7 +70,6 @@ if (process.env[CHILD_FLAG]) {
   describe("runTraining on webgpu (lavapipe) against wasm", { skip: skipWithout("lavapipe") }, () => {
     let result: ChildResult;
     before(async () => {
-      tool("lavapipe");
       const dir = await tempDir("showcase-train-webgpu-");
       result = runLavapipeChild<ChildResult>(__filename, CHILD_FLAG, { value: dir, timeoutMs: 590_000 });
     }, { timeout: 600_000 });
